@@ -1,0 +1,20 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { Attributes, Context, Tracer } from '@opentelemetry/api';
+import type { ResolvedOtelOptions } from '../otel.options.js';
+
+/** Where a handler invocation's span hangs, as decided by its transport. */
+export interface HandlerEntry {
+  /** Context the handler span is started in (it holds the transport's entry span). */
+  readonly parent: Context;
+  /** Transport-specific attributes of the handler span. */
+  readonly attributes?: Attributes;
+}
+
+/** What the {@link TracingInterceptor} needs from one transport (HTTP, RPC, WebSocket, GraphQL). */
+export interface TransportAdapter {
+  /**
+   * Finds or opens the entry span of this invocation and names it. Returns undefined when the invocation
+   * must not be traced at all (an ignored route).
+   */
+  enter(execution: ExecutionContext, tracer: Tracer, options: ResolvedOtelOptions): HandlerEntry | undefined;
+}

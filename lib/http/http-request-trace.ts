@@ -1,0 +1,159 @@
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ATTR } from '../otel.constants.js';
+import { errorName } from '../span-runner.js';
+import type { ResolvedOtelOptions } from '../otel.options.js';
+
+/** The server span of one HTTP request, kept on the request so every later layer finds the same one. */
+export interface HttpRequestTrace {
+  readonly span: Span;
+  /** Context holding the server span, for layers that run where the async context was lost. */
+  readonly context: Context;
+  /** False when another instrumentation made the span: the library names it but does not end it. */
+  readonly owned: boolean;
+  method: string;
+  route?: string;
+  ended: boolean;
+}
+
+type InterceptorOptions = ResolvedOtelOptions['interceptor'];
+
+const TRACE = Symbol('nestjs-tracing.http-request');
+/** Marks a request that matched an ignore rule: no span, and the interceptor skips it too. */
+const IGNORED = Object.freeze({ ignored: true });
+
+type Traced = { [TRACE]?: HttpRequestTrace | typeof IGNORED };
+
+/** The trace of a request, `null` when the request is ignored, `undefined` when nothing traced it yet. */
+export function requestTrace(request: IncomingMessage): HttpRequestTrace | null | undefined {
+  const value = (request as Traced)[TRACE];
+  return value === IGNORED ? null : (value as HttpRequestTrace | undefined);
+}
+
+/**
+ * Opens the SERVER span of a request (continuing the caller's trace from its headers) and ends it when the
+ * response closes, with the status code the client got. Returns `null` for ignored requests. Adopts the
+ * server span of instrumentation-http when that is active instead of opening a second one.
+ */
+export function traceRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  tracer: Tracer,
+  options: InterceptorOptions,
+): HttpRequestTrace | null {
+  const existing = requestTrace(request);
+  if (existing !== undefined) return existing;
+  const url = request.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  if (options.hasIgnoreRules && options.ignore(path, request)) {
+    (request as Traced)[TRACE] = IGNORED;
+    return null;
+  }
+  const method = request.method ?? 'GET';
+  const active = trace.getActiveSpan();
+  const state = isServerSpan(active)
+    ? adopt(active, method)
+    : open(request, response, tracer, method, path, queryAt === -1 ? undefined : url.slice(queryAt + 1));
+  if (state.span.isRecording() && options.requestAttributes) addRequestAttributes(state.span, request, options);
+  (request as Traced)[TRACE] = state;
+  return state;
+}
+
+function open(
+  request: IncomingMessage,
+  response: ServerResponse,
+  tracer: Tracer,
+  method: string,
+  path: string,
+  query: string | undefined,
+): HttpRequestTrace {
+  const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+  const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR.httpMethod]: method, [ATTR.urlPath]: path } }, parent);
+  if (span.isRecording()) span.setAttributes(requestAttributes(request, query));
+  const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false };
+  (response as Traced)[TRACE] = state;
+  response.on('close', endServerSpan);
+  return state;
+}
+
+function adopt(span: Span, method: string): HttpRequestTrace {
+  return { span, context: context.active(), owned: false, method, ended: false };
+}
+
+function requestAttributes(request: IncomingMessage, query: string | undefined): Attributes {
+  const host = request.headers.host;
+  const colon = host ? host.lastIndexOf(':') : -1;
+  const bracket = host ? host.lastIndexOf(']') : -1;
+  const attributes: Attributes = {
+    [ATTR.urlScheme]: (request.socket as { encrypted?: boolean } | null)?.encrypted ? 'https' : 'http',
+    [ATTR.protocolVersion]: request.httpVersion,
+  };
+  if (host) {
+    const hasPort = colon > bracket;
+    attributes[ATTR.serverAddress] = hasPort ? host.slice(0, colon) : host;
+    if (hasPort) attributes[ATTR.serverPort] = Number(host.slice(colon + 1));
+  }
+  if (query !== undefined) attributes[ATTR.urlQuery] = query;
+  const agent = request.headers['user-agent'];
+  if (agent) attributes[ATTR.userAgent] = agent;
+  const client = request.socket?.remoteAddress;
+  if (client) attributes[ATTR.clientAddress] = client;
+  return attributes;
+}
+
+function addRequestAttributes(span: Span, request: IncomingMessage, options: InterceptorOptions): void {
+  try {
+    const extra = options.requestAttributes?.(request);
+    if (extra) span.setAttributes(extra);
+  } catch (error) {
+    // A failing hook must not fail the request; the span says what went wrong instead.
+    span.addEvent('nestjs-tracing.requestAttributes.failed', { [ATTR.errorType]: errorName(error) });
+  }
+}
+
+/** Names the server span after the route template (`GET /users/:id`) once the router has matched one. */
+export function nameRequestRoute(state: HttpRequestTrace, route: string | undefined): void {
+  if (!route || state.route !== undefined) return;
+  state.route = route;
+  state.span.updateName(`${state.method} ${route}`);
+  state.span.setAttribute(ATTR.httpRoute, route);
+}
+
+/** `close` fires once per response, after `finish` or when the client went away first. */
+function endServerSpan(this: ServerResponse): void {
+  const state = (this as Traced)[TRACE] as HttpRequestTrace | undefined;
+  if (!state || state.ended) return;
+  state.ended = true;
+  // A guard or a 404 ends the request before any interceptor ran; Express still knows the matched route.
+  nameRequestRoute(state, expressRoute(this.req));
+  const span = state.span;
+  if (this.headersSent) span.setAttribute(ATTR.httpStatusCode, this.statusCode);
+  if (!this.writableFinished) span.setAttribute(ATTR.errorType, 'aborted');
+  if (this.headersSent && this.statusCode >= 500) {
+    span.setAttribute(ATTR.errorType, String(this.statusCode));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
+/** The route template Express matched, if any. */
+export function expressRoute(request: IncomingMessage | undefined): string | undefined {
+  const route = (request as { route?: { path?: unknown } } | undefined)?.route?.path;
+  return typeof route === 'string' ? route : undefined;
+}
+
+function isServerSpan(span: Span | undefined): span is Span {
+  return span !== undefined && span.isRecording() && (span as { kind?: SpanKind }).kind === SpanKind.SERVER;
+}

@@ -1,0 +1,20 @@
+export { OtelModule, type OtelModuleAsyncOptions } from './otel.module.js';
+export {
+  OtelConfigError,
+  resolveOtelOptions,
+  type BatchOptions,
+  type ConfigProblem,
+  type ExporterName,
+  type HttpTracingOptions,
+  type IgnoreRule,
+  type OtelModuleOptions,
+  type OtlpExporterOptions,
+  type OtlpProtocol,
+  type PropagatorName,
+  type ResolvedOtelOptions,
+  type ResourceDetectorName,
+  type TracingInterceptorOptions,
+} from './otel.options.js';
+export { OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
+export { TracingInterceptor } from './tracing.interceptor.js';
+export { JaegerPropagator } from './sdk/jaeger.propagator.js';

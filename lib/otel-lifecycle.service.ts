@@ -1,0 +1,59 @@
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:http';
+import { traceHttpServer } from './http/http-server.tracing.js';
+import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
+import type { ResolvedOtelOptions } from './otel.options.js';
+import { TracingRuntime, type StartSource } from './sdk/tracing-runtime.js';
+
+/**
+ * Ties the process's tracing SDK to one Nest application: takes a lease on init, hooks the HTTP server, and
+ * flushes then releases in `onApplicationShutdown`, which Nest calls after the HTTP server closed and in-flight
+ * requests finished (`beforeApplicationShutdown` would still see requests arrive).
+ */
+@Injectable()
+export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly runtime = TracingRuntime.get();
+  private leased = false;
+
+  constructor(
+    @Inject(OTEL_RESOLVED_OPTIONS) private readonly options: ResolvedOtelOptions,
+    @Inject(OTEL_START_SOURCE) private readonly source: StartSource,
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.options.enabled) return;
+    this.runtime.acquire(this.options, this.source);
+    this.leased = true;
+    this.traceHttpServer();
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.leased || !this.options.warnOnMissingShutdownHooks) return;
+    // Checked a turn later so that enableShutdownHooks() right after init() counts.
+    setImmediate(() => {
+      if (process.listenerCount('SIGTERM') === 0) this.runtime.warnOnceAboutShutdownHooks();
+    }).unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.leased) return;
+    this.leased = false;
+    await this.runtime.release(this.options.shutdownTimeoutMillis);
+  }
+
+  private traceHttpServer(): void {
+    const server = this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined;
+    if (typeof server?.listeners !== 'function') return;
+    const runtime = this.runtime;
+    traceHttpServer(server, () => (runtime.running ? runtime.tracer : undefined), this.options.interceptor);
+  }
+}

@@ -1,0 +1,57 @@
+/** Injection token for the resolved {@link ResolvedOtelOptions} of the running module. */
+export const OTEL_RESOLVED_OPTIONS = Symbol.for('nestjs-tracing.resolved-options');
+
+/** Name and version under which this library's tracer reports its spans. */
+export const TRACER_NAME = 'nestjs-tracing';
+export const TRACER_VERSION = '0.1.0';
+
+/** Logger context used for every message the library prints. */
+export const LOGGER_CONTEXT = 'nestjs-tracing';
+
+/** Defaults, in one place so the README tables and the code cannot disagree. */
+export const DEFAULTS = {
+  otlpGrpcEndpoint: 'http://localhost:4317',
+  otlpHttpEndpoint: 'http://localhost:4318',
+  otlpTimeoutMillis: 10_000,
+  shutdownTimeoutMillis: 5_000,
+  samplingRatio: 1,
+  bsp: {
+    maxQueueSize: 2048,
+    maxExportBatchSize: 512,
+    scheduledDelayMillis: 5000,
+    exportTimeoutMillis: 30_000,
+  },
+  ignore: ['/health*'] as readonly string[],
+  propagators: ['tracecontext', 'baggage'] as const,
+  resourceDetectors: ['host', 'process'] as const,
+} as const;
+
+/** Span attribute names, current HTTP semantic conventions plus the ones instrumentation-nestjs-core uses. */
+export const ATTR = {
+  httpMethod: 'http.request.method',
+  httpRoute: 'http.route',
+  httpStatusCode: 'http.response.status_code',
+  urlPath: 'url.path',
+  urlQuery: 'url.query',
+  urlScheme: 'url.scheme',
+  serverAddress: 'server.address',
+  serverPort: 'server.port',
+  clientAddress: 'client.address',
+  userAgent: 'user_agent.original',
+  protocolVersion: 'network.protocol.version',
+  errorType: 'error.type',
+  nestType: 'nestjs.type',
+  nestController: 'nestjs.controller',
+  nestCallback: 'nestjs.callback',
+  nestTransport: 'nestjs.transport',
+  component: 'component',
+  serviceName: 'service.name',
+  serviceVersion: 'service.version',
+  deploymentEnvironment: 'deployment.environment.name',
+} as const;
+
+/** Scope name of `@opentelemetry/instrumentation-nestjs-core`, used to avoid duplicating its spans. */
+export const NESTJS_CORE_INSTRUMENTATION_SCOPE = '@opentelemetry/instrumentation-nestjs-core';
+
+/** Injection token telling the lifecycle which entry point configured the module. */
+export const OTEL_START_SOURCE = Symbol.for('nestjs-tracing.start-source');

@@ -1,0 +1,70 @@
+import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { OtelLifecycle } from './otel-lifecycle.service.js';
+import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
+import { resolveOtelOptions, type OtelModuleOptions, type ResolvedOtelOptions } from './otel.options.js';
+import { TracingRuntime } from './sdk/tracing-runtime.js';
+import { TracingInterceptor } from './tracing.interceptor.js';
+
+/** Options of {@link OtelModule.forRootAsync}: a factory, with the modules and providers it needs. */
+export interface OtelModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Builds the options, e.g. from `ConfigService`. */
+  useFactory: (...args: never[]) => OtelModuleOptions | Promise<OtelModuleOptions>;
+  /** Providers passed to the factory, in order. */
+  inject?: FactoryProvider['inject'];
+}
+
+/**
+ * Distributed tracing for a Nest application: owns the OpenTelemetry SDK (start, flush, shutdown), opens a
+ * server span per HTTP request and a span per handler. Import it once, in the root module.
+ */
+@Module({})
+export class OtelModule {
+  /**
+   * Resolves the options against the `OTEL_*` environment and starts the SDK right away, while `AppModule` is
+   * being imported and before Nest loads its HTTP platform, so auto-instrumentation can patch it.
+   *
+   * @throws {@link OtelConfigError} when an option or variable holds a value that cannot be used.
+   */
+  static forRoot(options: OtelModuleOptions = {}): DynamicModule {
+    const resolved = resolveOtelOptions(options);
+    TracingRuntime.get().ensureStarted(resolved, 'forRoot');
+    return OtelModule.assemble(
+      [{ provide: OTEL_RESOLVED_OPTIONS, useValue: resolved }],
+      'forRoot',
+      resolved.interceptor.global ? [{ provide: APP_INTERCEPTOR, useExisting: TracingInterceptor }] : [],
+    );
+  }
+
+  /**
+   * Builds the options in a provider factory (for `ConfigService` users). The SDK then starts during module
+   * init, after `http` and the platform loaded: server and handler spans still work, but modules loaded earlier
+   * are not auto-instrumented, which a warning names. Preload `nestjs-tracing/register` to avoid that.
+   */
+  static forRootAsync(options: OtelModuleAsyncOptions): DynamicModule {
+    const optionsProvider: Provider = {
+      provide: OTEL_RESOLVED_OPTIONS,
+      useFactory: async (...args: never[]) => resolveOtelOptions(await options.useFactory(...args)),
+      inject: options.inject ?? [],
+    };
+    const interceptorProvider: Provider = {
+      provide: APP_INTERCEPTOR,
+      useFactory: (resolved: ResolvedOtelOptions, interceptor: TracingInterceptor) =>
+        resolved.interceptor.global ? interceptor : PASS_THROUGH,
+      inject: [OTEL_RESOLVED_OPTIONS, TracingInterceptor],
+    };
+    return { ...OtelModule.assemble([optionsProvider], 'forRootAsync', [interceptorProvider]), imports: options.imports ?? [] };
+  }
+
+  private static assemble(optionProviders: Provider[], source: string, extra: Provider[]): DynamicModule {
+    return {
+      module: OtelModule,
+      global: true,
+      providers: [...optionProviders, { provide: OTEL_START_SOURCE, useValue: source }, OtelLifecycle, TracingInterceptor, ...extra],
+      exports: [OTEL_RESOLVED_OPTIONS, TracingInterceptor],
+    };
+  }
+}
+
+/** Stands in for the global interceptor when forRootAsync's options turn it off. */
+const PASS_THROUGH = { intercept: (_: unknown, next: { handle: () => unknown }) => next.handle() };

@@ -1,0 +1,518 @@
+import type { Attributes, AttributeValue, Sampler, TextMapPropagator } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { ResourceDetector } from '@opentelemetry/resources';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { IncomingMessage } from 'node:http';
+import { ATTR, DEFAULTS } from './otel.constants.js';
+
+/** Exporters that can be chosen by name (also through `OTEL_TRACES_EXPORTER`). */
+export type ExporterName = 'otlp' | 'console' | 'none';
+/** OTLP transports (also through `OTEL_EXPORTER_OTLP_PROTOCOL`). */
+export type OtlpProtocol = 'grpc' | 'http/protobuf';
+/** Propagators that can be chosen by name (also through `OTEL_PROPAGATORS`). */
+export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi' | 'jaeger' | 'none';
+/** Resource detectors that can be chosen by name (also through `OTEL_NODE_RESOURCE_DETECTORS`). */
+export type ResourceDetectorName = 'host' | 'process' | 'os' | 'serviceinstance' | 'none';
+
+/** A rule that keeps a request out of tracing: an exact path, a glob (`*` matches anything), a RegExp or a predicate. */
+export type IgnoreRule = string | RegExp | ((path: string, request: IncomingMessage) => boolean);
+
+/** Settings of the OTLP exporter; anything left out comes from `OTEL_EXPORTER_OTLP_*`, then defaults. */
+export interface OtlpExporterOptions {
+  /** Collector URL. gRPC: `http://localhost:4317`; HTTP: `http://localhost:4318/v1/traces`. */
+  endpoint?: string;
+  /** Transport; `grpc` by default. */
+  protocol?: OtlpProtocol;
+  /** Extra headers (gRPC metadata), e.g. an API key for a hosted backend. */
+  headers?: Record<string, string>;
+  /** How long one export may take, in milliseconds (default 10000). */
+  timeoutMillis?: number;
+}
+
+/** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the OpenTelemetry defaults. */
+export interface BatchOptions {
+  /** Spans buffered before new ones are dropped (default 2048). */
+  maxQueueSize?: number;
+  /** Spans sent in one export (default 512, at most `maxQueueSize`). */
+  maxExportBatchSize?: number;
+  /** Delay between two exports, in milliseconds (default 5000). */
+  scheduledDelayMillis?: number;
+  /** How long one batch export may take, in milliseconds (default 30000). */
+  exportTimeoutMillis?: number;
+}
+
+/** Options of the per-request spans made by the HTTP layer and the {@link TracingInterceptor}. */
+export interface TracingInterceptorOptions {
+  /** Register the interceptor globally (default true). When false, add `TracingInterceptor` with `@UseInterceptors`. */
+  global?: boolean;
+  /** Requests that get no span at all. Default `['/health*']`; an empty list traces everything. */
+  ignore?: IgnoreRule[];
+  /** Attributes added to the server span of every traced HTTP request, e.g. a tenant id from a header. */
+  requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
+}
+
+/** HTTP options. */
+export interface HttpTracingOptions {
+  /**
+   * Let `@opentelemetry/instrumentation-http` also make server spans for incoming requests (default false).
+   * The library makes the server span itself, in every start order and at a fraction of the cost; turn this
+   * on only if a backend depends on that instrumentation's spans. Then there is still one server span per
+   * request: the library adopts the instrumentation's span instead of opening its own.
+   */
+  incomingInstrumentation?: boolean;
+}
+
+/** Options of `OtelModule.forRoot()` and of the factory of `OtelModule.forRootAsync()`. */
+export interface OtelModuleOptions {
+  /** Turn tracing off entirely; everything becomes a cheap no-op (`OTEL_SDK_DISABLED=true`). */
+  enabled?: boolean;
+  /** `service.name` (`OTEL_SERVICE_NAME`). */
+  serviceName?: string;
+  /** `service.version`. */
+  serviceVersion?: string;
+  /** `deployment.environment.name` (defaults to `NODE_ENV`). */
+  environment?: string;
+  /** Extra resource attributes; they win over `OTEL_RESOURCE_ATTRIBUTES`. */
+  resourceAttributes?: Attributes;
+  /** Resource detectors (default host and process; `OTEL_NODE_RESOURCE_DETECTORS`). */
+  resourceDetectors?: ResourceDetector[];
+  /** Where spans go: a name, several names, or an exporter instance (`OTEL_TRACES_EXPORTER`, default `otlp`). */
+  exporter?: ExporterName | ExporterName[] | SpanExporter;
+  /** OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`). */
+  otlp?: OtlpExporterOptions;
+  /** Batch processor settings (`OTEL_BSP_*`). */
+  batch?: BatchOptions;
+  /** Extra span processors, run before the exporters' processors (e.g. an in-memory one in tests). */
+  spanProcessors?: SpanProcessor[];
+  /**
+   * Sampling: a ratio from 0 to 1 for ParentBased(TraceIdRatio), or a `Sampler`
+   * (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `OTEL_SAMPLING_RATIO`; default ratio 1).
+   */
+  sampler?: number | Sampler;
+  /** Propagators by name or one propagator instance (`OTEL_PROPAGATORS`, default tracecontext and baggage). */
+  propagators?: PropagatorName[] | TextMapPropagator;
+  /**
+   * Instrumentations: a list replaces the default set (http, undici, and nestjs-core on Nest below 12);
+   * a function receives the default set and returns the list to use, to extend or trim it.
+   */
+  instrumentations?: Instrumentation[] | ((defaults: Instrumentation[]) => Instrumentation[]);
+  /** HTTP options. */
+  http?: HttpTracingOptions;
+  /** Per-request span options. */
+  interceptor?: TracingInterceptorOptions;
+  /** How long shutdown may take to flush spans, in milliseconds (default 5000). */
+  shutdownTimeoutMillis?: number;
+  /** Warn at bootstrap when no shutdown hooks are enabled (default true, except under jest). */
+  warnOnMissingShutdownHooks?: boolean;
+}
+
+/** How spans are exported, after options and environment were merged. */
+export type ResolvedExporter =
+  | { kind: 'otlp'; protocol: OtlpProtocol; url: string; headers: Record<string, string>; timeoutMillis: number }
+  | { kind: 'console' }
+  | { kind: 'instance'; exporter: SpanExporter };
+
+/** How spans are sampled, after options and environment were merged. */
+export type ResolvedSampler =
+  | { kind: 'always_on' | 'always_off' | 'parentbased_always_on' | 'parentbased_always_off' }
+  | { kind: 'traceidratio' | 'parentbased_traceidratio'; ratio: number }
+  | { kind: 'instance'; sampler: Sampler };
+
+/** The configuration the library runs with: every option decided, validated and defaulted. */
+export interface ResolvedOtelOptions {
+  readonly enabled: boolean;
+  readonly resourceAttributes: Attributes;
+  readonly resourceDetectors: ResourceDetector[] | ResourceDetectorName[];
+  readonly exporters: ResolvedExporter[];
+  readonly batch: Required<BatchOptions>;
+  readonly spanProcessors: SpanProcessor[];
+  readonly sampler: ResolvedSampler;
+  readonly propagators: PropagatorName[] | TextMapPropagator;
+  readonly instrumentations: OtelModuleOptions['instrumentations'];
+  readonly incomingHttpInstrumentation: boolean;
+  readonly interceptor: {
+    readonly global: boolean;
+    readonly ignore: (path: string, request: IncomingMessage) => boolean;
+    readonly hasIgnoreRules: boolean;
+    readonly requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
+  };
+  readonly shutdownTimeoutMillis: number;
+  readonly warnOnMissingShutdownHooks: boolean;
+  /** The options as given, kept to tell which of them a running SDK could not apply. */
+  readonly given: OtelModuleOptions;
+}
+
+/** One bad value: where it came from, what it was, and what is accepted. */
+export interface ConfigProblem {
+  readonly source: string;
+  readonly value: unknown;
+  readonly expected: string;
+}
+
+/** Thrown at start-up when options or `OTEL_*` variables hold values the library cannot use. */
+export class OtelConfigError extends Error {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(
+      `Invalid nestjs-tracing configuration:\n` +
+        problems.map((p) => `  - ${p.source}=${formatValue(p.value)}: expected ${p.expected}`).join('\n'),
+    );
+    this.name = 'OtelConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'console', 'none'];
+const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
+const PROPAGATOR_NAMES: readonly PropagatorName[] = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'];
+const DETECTOR_NAMES: readonly ResourceDetectorName[] = ['host', 'process', 'os', 'serviceinstance', 'none'];
+const SAMPLER_NAMES = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/**
+ * Merges options with the `OTEL_*` environment and defaults, and validates the result.
+ * Options given in code win over the environment; this is the only place that reads it.
+ *
+ * @throws {@link OtelConfigError} naming every bad option or variable, its value and what is accepted.
+ */
+export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = process.env): ResolvedOtelOptions {
+  const problems: ConfigProblem[] = [];
+  const reader = new EnvReader(env, problems);
+  const resolved: ResolvedOtelOptions = {
+    enabled: resolveEnabled(options, reader),
+    resourceAttributes: resolveResourceAttributes(options, reader),
+    resourceDetectors: options.resourceDetectors ?? resolveDetectorNames(reader),
+    exporters: resolveExporters(options, reader),
+    batch: resolveBatch(options.batch ?? {}, reader),
+    spanProcessors: options.spanProcessors ?? [],
+    sampler: resolveSampler(options, reader),
+    propagators: resolvePropagators(options, reader),
+    instrumentations: options.instrumentations,
+    incomingHttpInstrumentation: options.http?.incomingInstrumentation ?? false,
+    interceptor: resolveInterceptor(options.interceptor ?? {}, reader),
+    shutdownTimeoutMillis: reader.nonNegativeInt(
+      'shutdownTimeoutMillis',
+      options.shutdownTimeoutMillis,
+      undefined,
+      DEFAULTS.shutdownTimeoutMillis,
+    ),
+    warnOnMissingShutdownHooks: options.warnOnMissingShutdownHooks ?? env.JEST_WORKER_ID === undefined,
+    given: options,
+  };
+  if (problems.length > 0) throw new OtelConfigError(problems);
+  return resolved;
+}
+
+function resolveEnabled(options: OtelModuleOptions, reader: EnvReader): boolean {
+  if (options.enabled !== undefined) return reader.boolean('enabled', options.enabled);
+  return !reader.envBoolean('OTEL_SDK_DISABLED', false);
+}
+
+function resolveResourceAttributes(options: OtelModuleOptions, reader: EnvReader): Attributes {
+  const fromEnv = reader.keyValueList('OTEL_RESOURCE_ATTRIBUTES');
+  const attributes: Attributes = { ...fromEnv };
+  const serviceName = reader.nonEmptyString('serviceName', options.serviceName) ?? reader.env('OTEL_SERVICE_NAME');
+  if (serviceName) attributes[ATTR.serviceName] = serviceName;
+  const version = reader.nonEmptyString('serviceVersion', options.serviceVersion);
+  if (version) attributes[ATTR.serviceVersion] = version;
+  const environment = reader.nonEmptyString('environment', options.environment) ?? reader.env('NODE_ENV');
+  if (environment && (options.environment || attributes[ATTR.deploymentEnvironment] === undefined)) {
+    attributes[ATTR.deploymentEnvironment] = environment;
+  }
+  Object.assign(attributes, validAttributes(options.resourceAttributes, reader));
+  return attributes;
+}
+
+function validAttributes(attributes: Attributes | undefined, reader: EnvReader): Attributes {
+  if (attributes === undefined) return {};
+  const result: Attributes = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    if (isAttributeValue(value)) result[key] = value;
+    else reader.problem(`resourceAttributes.${key}`, value, 'a string, number, boolean or an array of one of them');
+  }
+  return result;
+}
+
+function isAttributeValue(value: unknown): value is AttributeValue {
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+  return scalar(value) || (Array.isArray(value) && value.every((v) => v == null || scalar(v)));
+}
+
+function resolveDetectorNames(reader: EnvReader): ResourceDetectorName[] {
+  const names = reader.envList('OTEL_NODE_RESOURCE_DETECTORS');
+  if (names === undefined) return [...DEFAULTS.resourceDetectors];
+  if (names.includes('all')) return ['host', 'process', 'os', 'serviceinstance'];
+  return reader.names('OTEL_NODE_RESOURCE_DETECTORS', names, DETECTOR_NAMES).filter((n) => n !== 'none');
+}
+
+function resolveExporters(options: OtelModuleOptions, reader: EnvReader): ResolvedExporter[] {
+  const given = options.exporter;
+  if (given !== undefined && typeof given === 'object' && !Array.isArray(given)) {
+    if (typeof given.export === 'function') return [{ kind: 'instance', exporter: given }];
+    reader.problem('exporter', given, `one of ${EXPORTER_NAMES.join(', ')}, a list of them, or a SpanExporter`);
+    return [];
+  }
+  const names = given === undefined ? reader.envList('OTEL_TRACES_EXPORTER') ?? ['otlp'] : [given].flat();
+  const source = given === undefined ? 'OTEL_TRACES_EXPORTER' : 'exporter';
+  const valid = reader.names(source, names, EXPORTER_NAMES);
+  if (valid.includes('none')) return [];
+  return [...new Set(valid)].map((name) => (name === 'otlp' ? resolveOtlp(options.otlp ?? {}, reader) : { kind: 'console' }));
+}
+
+function resolveOtlp(otlp: OtlpExporterOptions, reader: EnvReader): ResolvedExporter {
+  const protocol =
+    reader.oneOf('otlp.protocol', otlp.protocol, PROTOCOLS) ??
+    reader.envOneOf('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', PROTOCOLS) ??
+    reader.envOneOf('OTEL_EXPORTER_OTLP_PROTOCOL', PROTOCOLS) ??
+    'grpc';
+  return {
+    kind: 'otlp',
+    protocol,
+    url: resolveEndpoint(otlp, protocol, reader),
+    headers: {
+      ...reader.keyValueList('OTEL_EXPORTER_OTLP_HEADERS'),
+      ...reader.keyValueList('OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+      ...otlp.headers,
+    },
+    timeoutMillis:
+      reader.nonNegativeInt('otlp.timeoutMillis', otlp.timeoutMillis, undefined, undefined) ??
+      reader.nonNegativeInt('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', undefined, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', undefined) ??
+      reader.nonNegativeInt('OTEL_EXPORTER_OTLP_TIMEOUT', undefined, 'OTEL_EXPORTER_OTLP_TIMEOUT', DEFAULTS.otlpTimeoutMillis),
+  };
+}
+
+/** The signal-specific variable is used as is; the generic one gets `/v1/traces` appended for HTTP, per the spec. */
+function resolveEndpoint(otlp: OtlpExporterOptions, protocol: OtlpProtocol, reader: EnvReader): string {
+  if (otlp.endpoint !== undefined) return reader.url('otlp.endpoint', otlp.endpoint);
+  const specific = reader.env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (specific) return reader.url('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', specific);
+  const generic = reader.env('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const base = generic ? reader.url('OTEL_EXPORTER_OTLP_ENDPOINT', generic) : undefined;
+  if (protocol === 'grpc') return base ?? DEFAULTS.otlpGrpcEndpoint;
+  return `${(base ?? DEFAULTS.otlpHttpEndpoint).replace(/\/+$/, '')}/v1/traces`;
+}
+
+function resolveBatch(batch: BatchOptions, reader: EnvReader): Required<BatchOptions> {
+  const field = (key: keyof BatchOptions, variable: string, min: number) =>
+    reader.intAtLeast(`batch.${key}`, batch[key], variable, DEFAULTS.bsp[key], min);
+  const resolved = {
+    maxQueueSize: field('maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE', 1),
+    maxExportBatchSize: field('maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1),
+    scheduledDelayMillis: field('scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY', 0),
+    exportTimeoutMillis: field('exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT', 0),
+  };
+  if (resolved.maxExportBatchSize > resolved.maxQueueSize) {
+    reader.problem('batch.maxExportBatchSize', resolved.maxExportBatchSize, `at most maxQueueSize (${resolved.maxQueueSize})`);
+  }
+  return resolved;
+}
+
+function resolveSampler(options: OtelModuleOptions, reader: EnvReader): ResolvedSampler {
+  const given = options.sampler;
+  if (typeof given === 'object' && given !== null && typeof given.shouldSample === 'function') {
+    return { kind: 'instance', sampler: given };
+  }
+  if (given !== undefined) {
+    return { kind: 'parentbased_traceidratio', ratio: reader.ratio('sampler', given) ?? DEFAULTS.samplingRatio };
+  }
+  const name = reader.envOneOf('OTEL_TRACES_SAMPLER', SAMPLER_NAMES);
+  if (name === 'traceidratio' || name === 'parentbased_traceidratio') {
+    const arg = reader.env('OTEL_TRACES_SAMPLER_ARG');
+    const ratio = arg === undefined ? DEFAULTS.samplingRatio : reader.ratio('OTEL_TRACES_SAMPLER_ARG', arg);
+    return { kind: name, ratio: ratio ?? DEFAULTS.samplingRatio };
+  }
+  if (name !== undefined) return { kind: name };
+  const legacy = reader.env('OTEL_SAMPLING_RATIO');
+  const ratio = legacy === undefined ? DEFAULTS.samplingRatio : reader.ratio('OTEL_SAMPLING_RATIO', legacy);
+  return { kind: 'parentbased_traceidratio', ratio: ratio ?? DEFAULTS.samplingRatio };
+}
+
+function resolvePropagators(options: OtelModuleOptions, reader: EnvReader): PropagatorName[] | TextMapPropagator {
+  const given = options.propagators;
+  if (given !== undefined && !Array.isArray(given)) {
+    if (typeof given.inject === 'function' && typeof given.extract === 'function') return given;
+    reader.problem('propagators', given, `a list of ${PROPAGATOR_NAMES.join(', ')}, or a TextMapPropagator`);
+    return [];
+  }
+  if (given !== undefined) return reader.names('propagators', given, PROPAGATOR_NAMES);
+  const names = reader.envList('OTEL_PROPAGATORS');
+  return names === undefined ? [...DEFAULTS.propagators] : reader.names('OTEL_PROPAGATORS', names, PROPAGATOR_NAMES);
+}
+
+function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReader): ResolvedOtelOptions['interceptor'] {
+  const rules = options.ignore ?? DEFAULTS.ignore;
+  const matchers = rules.map((rule, i) => compileIgnoreRule(rule, `interceptor.ignore[${i}]`, reader));
+  return {
+    global: options.global ?? true,
+    hasIgnoreRules: matchers.length > 0,
+    ignore: (path, request) => matchers.some((matches) => matches(path, request)),
+    requestAttributes: options.requestAttributes,
+  };
+}
+
+function compileIgnoreRule(rule: IgnoreRule, source: string, reader: EnvReader) {
+  if (typeof rule === 'function') return rule;
+  if (rule instanceof RegExp) return (path: string) => rule.test(path);
+  if (typeof rule !== 'string' || !rule.startsWith('/')) {
+    reader.problem(source, rule, 'a path starting with "/", a glob such as "/health*", a RegExp or a function');
+    return () => false;
+  }
+  if (!rule.includes('*')) return (path: string) => path === rule;
+  const pattern = new RegExp(`^${rule.split('*').map(escapeRegExp).join('.*')}$`);
+  return (path: string) => pattern.test(path);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value === 'function') return `[function ${value.name || 'anonymous'}]`;
+  if (value instanceof RegExp) return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Reads and checks single values, recording problems instead of throwing so that one error can list them all. */
+class EnvReader {
+  constructor(
+    private readonly variables: Env,
+    private readonly problems: ConfigProblem[],
+  ) {}
+
+  problem(source: string, value: unknown, expected: string): void {
+    this.problems.push({ source, value, expected });
+  }
+
+  env(name: string): string | undefined {
+    const value = this.variables[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  envList(name: string): string[] | undefined {
+    const value = this.env(name);
+    return value?.split(',').map((item) => item.trim().toLowerCase()).filter(Boolean);
+  }
+
+  envBoolean(name: string, fallback: boolean): boolean {
+    const value = this.env(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    this.problem(name, this.variables[name], 'true or false');
+    return fallback;
+  }
+
+  envOneOf<T extends string>(name: string, accepted: readonly T[]): T | undefined {
+    const value = this.env(name)?.toLowerCase();
+    if (value === undefined) return undefined;
+    if ((accepted as readonly string[]).includes(value)) return value as T;
+    this.problem(name, this.variables[name], `one of ${accepted.join(', ')}`);
+    return undefined;
+  }
+
+  oneOf<T extends string>(source: string, value: unknown, accepted: readonly T[]): T | undefined {
+    if (value === undefined) return undefined;
+    if ((accepted as readonly unknown[]).includes(value)) return value as T;
+    this.problem(source, value, `one of ${accepted.join(', ')}`);
+    return undefined;
+  }
+
+  names<T extends string>(source: string, names: readonly unknown[], accepted: readonly T[]): T[] {
+    const valid: T[] = [];
+    for (const name of names) {
+      if ((accepted as readonly unknown[]).includes(name)) valid.push(name as T);
+      else this.problem(source, name, `one of ${accepted.join(', ')}`);
+    }
+    return valid;
+  }
+
+  boolean(source: string, value: unknown): boolean {
+    if (typeof value === 'boolean') return value;
+    this.problem(source, value, 'true or false');
+    return true;
+  }
+
+  nonEmptyString(source: string, value: unknown): string | undefined {
+    if (value === undefined) return undefined;
+    if (typeof value === 'string' && value.trim() !== '') return value;
+    this.problem(source, value, 'a non-empty string');
+    return undefined;
+  }
+
+  ratio(source: string, value: unknown): number | undefined {
+    const ratio = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+    if (typeof ratio === 'number' && ratio >= 0 && ratio <= 1) return ratio;
+    this.problem(source, value, 'a number from 0 to 1');
+    return undefined;
+  }
+
+  url(source: string, value: string): string {
+    try {
+      const url = new URL(value);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return value;
+    } catch {
+      // reported below with the same message as a wrong scheme
+    }
+    this.problem(source, value, 'an http:// or https:// URL, such as http://localhost:4317');
+    return value;
+  }
+
+  nonNegativeInt<T extends number | undefined>(source: string, value: unknown, variable: string | undefined, fallback: T) {
+    return this.intAtLeast(source, value, variable, fallback, 0);
+  }
+
+  /** An option wins over its variable; a bad option is reported under its own name, a bad variable under the variable's. */
+  intAtLeast<T extends number | undefined>(
+    source: string,
+    value: unknown,
+    variable: string | undefined,
+    fallback: T,
+    min: number,
+  ): number | T {
+    const raw = value ?? (variable ? this.env(variable) : undefined);
+    if (raw === undefined) return fallback;
+    const name = value !== undefined ? source : (variable ?? source);
+    const parsed = typeof raw === 'string' ? Number(raw) : raw;
+    if (typeof parsed === 'number' && Number.isInteger(parsed) && parsed >= min) return parsed;
+    this.problem(name, raw, min === 0 ? 'a whole number of 0 or more' : `a whole number of ${min} or more`);
+    return fallback;
+  }
+
+  /** `key=value,key2=value2` with percent-encoded values, as `OTEL_RESOURCE_ATTRIBUTES` and `*_HEADERS` use. */
+  keyValueList(name: string): Record<string, string> {
+    const value = this.env(name);
+    const result: Record<string, string> = {};
+    if (value === undefined) return result;
+    for (const pair of value.split(',')) {
+      if (pair.trim() === '') continue;
+      const at = pair.indexOf('=');
+      const key = at > 0 ? pair.slice(0, at).trim() : '';
+      if (!key) {
+        this.problem(name, this.variables[name], 'a comma-separated list of key=value pairs');
+        return {};
+      }
+      result[key] = decodePercent(pair.slice(at + 1).trim());
+    }
+    return result;
+  }
+}
+
+function decodePercent(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,171 @@
+import { Logger } from '@nestjs/common';
+import { trace, type Tracer } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { isDeepStrictEqual } from 'node:util';
+import { LOGGER_CONTEXT, TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
+import type { OtelModuleOptions, ResolvedOtelOptions } from '../otel.options.js';
+import {
+  createDefaultInstrumentations,
+  modulesLoadedTooEarly,
+  reconfigureDefaultInstrumentations,
+  selectInstrumentations,
+} from './instrumentations.js';
+import { TracingSdk, type ShutdownReport } from './tracing-sdk.js';
+
+/** Who started the SDK; it decides what a warning tells the user to change. */
+export type StartSource = 'preload' | 'forRoot' | 'forRootAsync';
+
+const RUNTIME_KEY = Symbol.for('nestjs-tracing.runtime');
+const logger = new Logger(LOGGER_CONTEXT);
+
+/**
+ * The one tracing SDK of this process. Preload, `forRoot`, `forRootAsync` and every Nest app created in the
+ * process share it: the first to start it decides its configuration, later ones adopt it, and it stops when the
+ * last app holding a lease shuts down, so that the next app (a jest suite creates many) starts a fresh one.
+ */
+export class TracingRuntime {
+  private sdk?: TracingSdk;
+  private source?: StartSource;
+  private leases = 0;
+  private defaults?: Instrumentation[];
+  private warnedAboutShutdownHooks = false;
+
+  /** The process-wide runtime, shared across copies of this library loaded as ESM and CommonJS. */
+  static get(): TracingRuntime {
+    const holder = globalThis as typeof globalThis & { [RUNTIME_KEY]?: TracingRuntime };
+    holder[RUNTIME_KEY] ??= new TracingRuntime();
+    return holder[RUNTIME_KEY];
+  }
+
+  /** Whether an SDK is running now. */
+  get running(): boolean {
+    return this.sdk !== undefined;
+  }
+
+  /** The options of the running SDK. */
+  get options(): ResolvedOtelOptions | undefined {
+    return this.sdk?.options;
+  }
+
+  /** The tracer of the running SDK, or the API's no-op tracer when none runs. */
+  get tracer(): Tracer {
+    return this.sdk?.tracer ?? trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  }
+
+  /**
+   * Starts the SDK, or adopts the running one and warns about the given options it could not apply.
+   * Disabled options start nothing.
+   */
+  ensureStarted(options: ResolvedOtelOptions, source: StartSource): void {
+    if (this.sdk) {
+      this.warnUnapplied(options, source);
+      return;
+    }
+    if (!options.enabled) return;
+    const instrumentations = selectInstrumentations(options, () => this.defaultInstrumentations(options));
+    if (source === 'forRootAsync') warnLateStart(instrumentations);
+    this.sdk = new TracingSdk(options, instrumentations);
+    this.source = source;
+  }
+
+  /** Takes a lease for one Nest application; starts the SDK again if an earlier app stopped it. */
+  acquire(options: ResolvedOtelOptions, source: StartSource): void {
+    this.ensureStarted(options, source);
+    this.leases++;
+  }
+
+  /**
+   * Returns a lease. The last one flushes and shuts the SDK down within the timeout and logs one warning
+   * when spans were lost; it never throws.
+   */
+  async release(timeoutMillis: number): Promise<ShutdownReport | undefined> {
+    this.leases = Math.max(0, this.leases - 1);
+    if (this.leases > 0 || !this.sdk) return undefined;
+    const sdk = this.sdk;
+    this.sdk = undefined;
+    this.source = undefined;
+    const report = await sdk.shutdown(timeoutMillis);
+    if (report.lost > 0 || !report.flushed) {
+      logger.warn(
+        `${report.lost} span(s) were not exported at shutdown` +
+          (report.flushed ? ' (the exporter reported failures)' : ` (the flush did not finish within ${timeoutMillis} ms)`) +
+          '. Check that the collector is reachable, or raise shutdownTimeoutMillis.',
+      );
+    }
+    return report;
+  }
+
+  /** Flushes the running SDK within the timeout; resolves false when it did not finish. */
+  async forceFlush(timeoutMillis: number): Promise<boolean> {
+    return this.sdk ? this.sdk.forceFlush(timeoutMillis) : true;
+  }
+
+  /** Logs the missing-shutdown-hooks warning once per process. */
+  warnOnceAboutShutdownHooks(): void {
+    if (this.warnedAboutShutdownHooks) return;
+    this.warnedAboutShutdownHooks = true;
+    logger.warn(
+      'No shutdown hooks are enabled: on SIGTERM the process ends before buffered spans are exported. ' +
+        'Call app.enableShutdownHooks() in main.ts (or close the app yourself on SIGTERM).',
+    );
+  }
+
+  /** The default instrumentations patch modules when created, so the process keeps one set for its lifetime. */
+  private defaultInstrumentations(options: ResolvedOtelOptions): Instrumentation[] {
+    this.defaults ??= createDefaultInstrumentations(options);
+    return reconfigureDefaultInstrumentations(this.defaults, options);
+  }
+
+  private warnUnapplied(wanted: ResolvedOtelOptions, source: StartSource): void {
+    const running = this.sdk?.options;
+    if (!running || running === wanted) return;
+    const unapplied = unappliedOptions(running, wanted);
+    if (unapplied.length === 0) return;
+    const remedy =
+      this.source === 'preload'
+        ? 'Set them through OTEL_* environment variables, which the preload entry reads.'
+        : 'Only the first configuration of a process applies; give every module the same options.';
+    logger.warn(
+      `OtelModule.${source === 'preload' ? 'register' : source}: tracing was already started by ` +
+        `${this.source === 'preload' ? 'nestjs-tracing/register' : `OtelModule.${this.source}`}; ` +
+        `these options could not be applied: ${unapplied.join(', ')}. ${remedy}`,
+    );
+  }
+}
+
+type SdkOptionKey = Exclude<keyof OtelModuleOptions, 'interceptor' | 'shutdownTimeoutMillis' | 'warnOnMissingShutdownHooks'>;
+
+/** For each SDK-level option, the part of the resolved configuration it decides. */
+const EFFECT: Record<SdkOptionKey, (o: ResolvedOtelOptions) => unknown> = {
+  enabled: (o) => o.enabled,
+  serviceName: (o) => o.resourceAttributes['service.name'],
+  serviceVersion: (o) => o.resourceAttributes['service.version'],
+  environment: (o) => o.resourceAttributes['deployment.environment.name'],
+  resourceAttributes: (o) => o.resourceAttributes,
+  resourceDetectors: (o) => o.resourceDetectors,
+  exporter: (o) => o.exporters,
+  otlp: (o) => o.exporters,
+  batch: (o) => o.batch,
+  spanProcessors: (o) => o.spanProcessors,
+  sampler: (o) => o.sampler,
+  propagators: (o) => o.propagators,
+  instrumentations: (o) => o.instrumentations,
+  http: (o) => o.incomingHttpInstrumentation,
+};
+
+/** Options given for `wanted` whose effect differs from what the running configuration does. */
+export function unappliedOptions(running: ResolvedOtelOptions, wanted: ResolvedOtelOptions): string[] {
+  return (Object.keys(EFFECT) as SdkOptionKey[]).filter(
+    (key) => wanted.given[key] !== undefined && !isDeepStrictEqual(EFFECT[key](running), EFFECT[key](wanted)),
+  );
+}
+
+function warnLateStart(instrumentations: Instrumentation[]): void {
+  const early = modulesLoadedTooEarly(instrumentations);
+  if (early.length === 0) return;
+  logger.warn(
+    `OtelModule.forRootAsync started tracing after ${early.join(', ')} loaded; auto-instrumentation cannot patch ` +
+      'code that already holds them (server spans still come from the library). To trace everything, preload: ' +
+      'node -r nestjs-tracing/register dist/main.js (or import "nestjs-tracing/register" first in main.ts).',
+  );
+}

@@ -1,0 +1,117 @@
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import {
+  defaultResource,
+  detectResources,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+  type Resource,
+  type ResourceDetector,
+} from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
+import type { ResolvedOtelOptions, ResourceDetectorName } from '../otel.options.js';
+import { createSpanProcessors, ExportLedger } from './exporters.js';
+import { createPropagator } from './propagators.js';
+import { createSampler } from './samplers.js';
+
+/** What a bounded shutdown achieved. */
+export interface ShutdownReport {
+  /** True when every processor flushed within the time allowed. */
+  readonly flushed: boolean;
+  /** Sampled spans that did not reach an exporter's backend. */
+  readonly lost: number;
+}
+
+const DETECTORS: Record<Exclude<ResourceDetectorName, 'none'>, ResourceDetector> = {
+  host: hostDetector,
+  process: processDetector,
+  os: osDetector,
+  serviceinstance: serviceInstanceIdDetector,
+};
+
+/**
+ * One started OpenTelemetry NodeSDK, built from resolved options. It owns the span processors, so it can
+ * flush them (NodeSDK cannot) and bound every wait by a deadline.
+ */
+export class TracingSdk {
+  private readonly ledger = new ExportLedger();
+  private readonly processors: SpanProcessor[];
+  private readonly nodeSdk: NodeSDK;
+  private stopped?: Promise<ShutdownReport>;
+  /** This SDK's tracer; callers read it at span time so that a restarted SDK is picked up. */
+  readonly tracer: Tracer;
+
+  constructor(
+    readonly options: ResolvedOtelOptions,
+    private readonly instrumentations: Instrumentation[],
+  ) {
+    this.processors = createSpanProcessors(options, this.ledger);
+    this.nodeSdk = new NodeSDK({
+      autoDetectResources: false,
+      resource: buildResource(options),
+      sampler: createSampler(options.sampler),
+      spanProcessors: this.processors,
+      textMapPropagator: createPropagator(options.propagators),
+      instrumentations: [],
+      logRecordProcessors: [],
+      metricReaders: [],
+    });
+    this.nodeSdk.start();
+    const provider = trace.getTracerProvider();
+    for (const instrumentation of instrumentations) {
+      instrumentation.setTracerProvider(provider);
+      instrumentation.enable();
+    }
+    this.tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  }
+
+  /** Exports every finished span, waiting at most `timeoutMillis`. Resolves false when time ran out. */
+  forceFlush(timeoutMillis: number): Promise<boolean> {
+    return settleWithin(Promise.all(this.processors.map((p) => p.forceFlush())), timeoutMillis);
+  }
+
+  /** Flushes, then shuts down, within `timeoutMillis` in all; never rejects. Later calls share the first. */
+  shutdown(timeoutMillis: number): Promise<ShutdownReport> {
+    this.stopped ??= this.stop(timeoutMillis);
+    return this.stopped;
+  }
+
+  private async stop(timeoutMillis: number): Promise<ShutdownReport> {
+    const deadline = Date.now() + timeoutMillis;
+    const flushed = await this.forceFlush(timeoutMillis);
+    const lost = this.ledger.undelivered();
+    await settleWithin(this.nodeSdk.shutdown(), Math.max(0, deadline - Date.now()));
+    for (const instrumentation of this.instrumentations) instrumentation.disable();
+    // NodeSDK leaves its globals registered; a later start in this process must be able to register anew.
+    trace.disable();
+    propagation.disable();
+    context.disable();
+    return { flushed, lost };
+  }
+}
+
+function buildResource(options: ResolvedOtelOptions): Resource {
+  const detectors = options.resourceDetectors.map((d) => (typeof d === 'string' ? DETECTORS[d as keyof typeof DETECTORS] : d));
+  return defaultResource()
+    .merge(detectResources({ detectors: detectors.filter(Boolean) }))
+    .merge(resourceFromAttributes(options.resourceAttributes));
+}
+
+/** Resolves true when `work` settles successfully within `millis`, false on timeout or failure. */
+export async function settleWithin(work: Promise<unknown>, millis: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, millis, false);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

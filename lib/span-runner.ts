@@ -1,0 +1,50 @@
+import { context, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
+import { Observable } from 'rxjs';
+import { ATTR } from './otel.constants.js';
+
+/** Records a thrown value on a span: the exception event, `error.type` and ERROR status with its message. */
+export function recordFailure(span: Span, error: unknown): void {
+  if (!span.isRecording()) return;
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setAttribute(ATTR.errorType, errorName(error));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/**
+ * Subscribes to the Observable `source()` returns inside `spanContext`, and ends `span` exactly once: on
+ * complete, on error (recorded, then passed on unchanged) or on unsubscribe (a client that went away).
+ */
+export function observeInSpan<T>(span: Span, spanContext: Context, source: () => Observable<T>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      span.end();
+    };
+    const subscription = context.with(spanContext, () =>
+      source().subscribe({
+        next: (value) => subscriber.next(value),
+        error: (error: unknown) => {
+          recordFailure(span, error);
+          end();
+          subscriber.error(error);
+        },
+        complete: () => {
+          end();
+          subscriber.complete();
+        },
+      }),
+    );
+    return () => {
+      subscription.unsubscribe();
+      end();
+    };
+  });
+}
+
+/** A short, stable name for a thrown value, for `error.type`. */
+export function errorName(error: unknown): string {
+  if (error instanceof Error) return error.constructor?.name || error.name || 'Error';
+  return typeof error;
+}

@@ -1,0 +1,58 @@
+import { Inject, Injectable, Optional, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { trace, type Span } from '@opentelemetry/api';
+import type { Observable } from 'rxjs';
+import { httpAdapter } from './adapters/http.adapter.js';
+import type { TransportAdapter } from './adapters/transport-adapter.js';
+import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE, OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
+import type { ResolvedOtelOptions } from './otel.options.js';
+import { TracingRuntime } from './sdk/tracing-runtime.js';
+import { observeInSpan } from './span-runner.js';
+
+const ADAPTERS: Partial<Record<string, TransportAdapter>> = {
+  http: httpAdapter,
+};
+
+/**
+ * Gives every handler invocation an INTERNAL span named `Controller.handler`, under the entry span of its
+ * transport, which it names after the route or pattern. `OtelModule` registers it globally; with
+ * `interceptor.global: false` add it with `@UseInterceptors(TracingInterceptor)` where wanted.
+ */
+@Injectable()
+export class TracingInterceptor implements NestInterceptor {
+  private readonly runtime = TracingRuntime.get();
+
+  constructor(@Optional() @Inject(OTEL_RESOLVED_OPTIONS) private readonly options?: ResolvedOtelOptions) {}
+
+  intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const options = this.options;
+    const adapter = ADAPTERS[execution.getType()];
+    if (!options || !adapter || !this.runtime.running) return next.handle();
+    const tracer = this.runtime.tracer;
+    const entry = adapter.enter(execution, tracer, options);
+    if (!entry) return next.handle();
+    // On Nest below 12, instrumentation-nestjs-core already wraps this handler in spans of its own.
+    if (madeByNestCoreInstrumentation(trace.getSpan(entry.parent))) return next.handle();
+    const controller = execution.getClass().name;
+    const callback = execution.getHandler().name;
+    const span = tracer.startSpan(
+      `${controller}.${callback}`,
+      {
+        attributes: {
+          [ATTR.component]: '@nestjs/core',
+          [ATTR.nestType]: 'handler',
+          [ATTR.nestController]: controller,
+          [ATTR.nestCallback]: callback,
+          [ATTR.nestTransport]: execution.getType(),
+          ...entry.attributes,
+        },
+      },
+      entry.parent,
+    );
+    return observeInSpan(span, trace.setSpan(entry.parent, span), () => next.handle());
+  }
+}
+
+function madeByNestCoreInstrumentation(span: Span | undefined): boolean {
+  const scope = (span as { instrumentationScope?: { name?: string } } | undefined)?.instrumentationScope;
+  return scope?.name === NESTJS_CORE_INSTRUMENTATION_SCOPE;
+}

@@ -1,0 +1,179 @@
+import { Controller, Get, Injectable, Logger, Module, Param, type LoggerService } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { OtelConfigError, OtelModule } from '../lib/index.js';
+import { startApp } from './support/apps.js';
+import { activeResources, resourcesLeftSince } from './support/handles.js';
+import { OtlpReceiver } from './support/otlp-receiver.js';
+
+@Controller('orders')
+class OrdersController {
+  @Get(':id')
+  findOne(@Param('id') id: string) {
+    return { id };
+  }
+}
+
+@Injectable()
+class TracingConfig {
+  readonly endpoint = process.env.TEST_RECEIVER_URL;
+}
+
+@Module({ providers: [TracingConfig], exports: [TracingConfig] })
+class TracingConfigModule {}
+
+function appModule(otel: ReturnType<typeof OtelModule.forRoot>) {
+  @Module({ imports: [otel], controllers: [OrdersController] })
+  class AppModule {}
+  return AppModule;
+}
+
+/** Keeps every ended span, also after shutdown (InMemorySpanExporter forgets its spans when shut down). */
+class SpanCollector implements SpanProcessor {
+  readonly spans: ReadableSpan[] = [];
+  onStart() {}
+  onEnd(span: ReadableSpan) {
+    this.spans.push(span);
+  }
+  forceFlush() {
+    return Promise.resolve();
+  }
+  shutdown() {
+    return Promise.resolve();
+  }
+}
+
+class CapturingLogger implements LoggerService {
+  readonly warnings: string[] = [];
+  log() {}
+  error() {}
+  warn(message: unknown) {
+    this.warnings.push(String(message));
+  }
+}
+
+describe('OtelModule', () => {
+  let receiver: OtlpReceiver;
+
+  beforeEach(async () => {
+    receiver = await OtlpReceiver.start();
+  });
+
+  afterEach(async () => {
+    await receiver.stop();
+  });
+
+  it('forRoot exports request spans over OTLP/gRPC with the configured resource, flushed by app.close()', async () => {
+    const { app, url } = await startApp(
+      appModule(
+        OtelModule.forRoot({
+          serviceName: 'orders',
+          serviceVersion: '1.2.3',
+          environment: 'staging',
+          otlp: { endpoint: receiver.url },
+          // A delay far beyond the test shows that the spans arrive because shutdown flushed them.
+          batch: { scheduledDelayMillis: 60_000 },
+        }),
+      ),
+    );
+    const response = await fetch(`${url}/orders/42`);
+    expect(await response.json()).toEqual({ id: '42' });
+    expect(receiver.spans).toHaveLength(0);
+
+    await app.close();
+
+    const server = receiver.spans.find((s) => s.kind === 'SERVER');
+    const handler = receiver.spans.find((s) => s.kind === 'INTERNAL');
+    expect(server).toMatchObject({
+      name: 'GET /orders/:id',
+      attributes: expect.objectContaining({ 'http.route': '/orders/:id', 'http.response.status_code': 200 }),
+    });
+    expect(handler).toMatchObject({ name: 'OrdersController.findOne', parentSpanId: server?.spanId, traceId: server?.traceId });
+    expect(server?.resource).toMatchObject({
+      'service.name': 'orders',
+      'service.version': '1.2.3',
+      'deployment.environment.name': 'staging',
+      'telemetry.sdk.language': 'nodejs',
+    });
+    expect(server?.resource['host.name']).toEqual(expect.any(String));
+    expect(server?.resource['process.pid']).toBe(process.pid);
+  });
+
+  it('forRootAsync builds its options from injected providers', async () => {
+    process.env.TEST_RECEIVER_URL = receiver.url;
+    const otel = OtelModule.forRootAsync({
+      imports: [TracingConfigModule],
+      inject: [TracingConfig],
+      useFactory: (config: TracingConfig) => ({ serviceName: 'async-orders', otlp: { endpoint: config.endpoint } }),
+    });
+    const { app, url } = await startApp(appModule(otel));
+    await fetch(`${url}/orders/7`);
+    await app.close();
+    delete process.env.TEST_RECEIVER_URL;
+
+    const serverSide = receiver.spans.filter((s) => s.kind !== 'CLIENT');
+    expect(serverSide.map((s) => s.name).sort()).toEqual(['GET /orders/:id', 'OrdersController.findOne']);
+    expect(serverSide[0].resource['service.name']).toBe('async-orders');
+    // The test's own fetch is traced by the undici instrumentation, and the server continued its trace.
+    const client = receiver.spans.find((s) => s.kind === 'CLIENT');
+    expect(receiver.spans.find((s) => s.kind === 'SERVER')?.parentSpanId).toBe(client?.spanId);
+  });
+
+  it('forRootAsync fails at init with the configuration error when its factory returns a bad value', async () => {
+    const otel = OtelModule.forRootAsync({ useFactory: () => ({ sampler: 7 }) });
+    await expect(startApp(appModule(otel))).rejects.toThrow(/sampler=7: expected a number from 0 to 1/);
+  });
+
+  it('forRoot throws the configuration error naming the bad option', () => {
+    expect(() => OtelModule.forRoot({ otlp: { endpoint: 'collector:4317' } })).toThrow(OtelConfigError);
+    expect(() => OtelModule.forRoot({ otlp: { endpoint: 'collector:4317' } })).toThrow(/otlp\.endpoint="collector:4317"/);
+  });
+
+  it('enabled: false answers exactly as without tracing and exports nothing', async () => {
+    const { app, url } = await startApp(appModule(OtelModule.forRoot({ enabled: false, otlp: { endpoint: receiver.url } })));
+    const response = await fetch(`${url}/orders/1`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ id: '1' });
+    expect(response.headers.get('traceparent')).toBeNull();
+    await app.close();
+    expect(receiver.exportCalls).toBe(0);
+  });
+
+  it('several apps in one process each send spans to their own exporter and leave no handles behind', async () => {
+    const before = activeResources();
+    const collectors = [new SpanCollector(), new SpanCollector()];
+    for (const [i, collector] of collectors.entries()) {
+      const otel = OtelModule.forRoot({ serviceName: `app-${i}`, exporter: 'none', spanProcessors: [collector] });
+      const { app, url } = await startApp(appModule(otel));
+      await fetch(`${url}/orders/${i}`);
+      await app.close();
+    }
+    for (const [i, collector] of collectors.entries()) {
+      const spans = collector.spans.filter((s) => s.kind !== SpanKind.CLIENT);
+      expect(spans.map((s) => s.name).sort()).toEqual(['GET /orders/:id', 'OrdersController.findOne']);
+      expect(spans.every((s) => s.resource.attributes['service.name'] === `app-${i}`)).toBe(true);
+      expect(spans.find((s) => s.name === 'GET /orders/:id')?.attributes['url.path']).toBe(`/orders/${i}`);
+    }
+    expect(await resourcesLeftSince(before)).toEqual([]);
+  });
+
+  it('warns once at bootstrap when no shutdown hooks are enabled, and not when they are', async () => {
+    const logger = new CapturingLogger();
+    try {
+      const otel = OtelModule.forRoot({ exporter: 'none', warnOnMissingShutdownHooks: true });
+      const withHooks = await startApp(appModule(otel), 'express', (app) => app.enableShutdownHooks(), logger);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(logger.warnings.filter((w) => w.includes('shutdown hooks'))).toEqual([]);
+      await withHooks.app.close();
+
+      const withoutHooks = await startApp(appModule(otel), 'express', undefined, logger);
+      await new Promise((resolve) => setImmediate(resolve));
+      await withoutHooks.app.close();
+      const warnings = logger.warnings.filter((w) => w.includes('No shutdown hooks are enabled'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('app.enableShutdownHooks()');
+    } finally {
+      Logger.overrideLogger(true);
+    }
+  });
+});
