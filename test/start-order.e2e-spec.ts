@@ -1,0 +1,51 @@
+import { ROOT, startChildApp, type ChildApp } from './support/child-app.js';
+import { OtlpReceiver } from './support/otlp-receiver.js';
+
+const APP = `${ROOT}/build/fixtures/http-app.js`;
+const PARENT = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
+
+/**
+ * Each way of starting tracing gives one server span per request, named after the route and continuing the
+ * caller's trace, and a handler span under it; only the time at which auto-instrumentation starts differs.
+ */
+describe.each([
+  ['preload with -r (CommonJS require of the ESM entry)', { FIXTURE_START: 'forRoot' }, ['-r', 'nestjs-tracing/register']],
+  ['preload with --import', { FIXTURE_START: 'forRoot' }, ['--import', 'nestjs-tracing/register']],
+  ['forRoot', { FIXTURE_START: 'forRoot' }, []],
+  ['forRootAsync', { FIXTURE_START: 'forRootAsync' }, []],
+  ['forRoot on Fastify', { FIXTURE_START: 'forRoot', FIXTURE_PLATFORM: 'fastify' }, []],
+])('start order: %s', (_, startEnv, nodeArgs) => {
+  let receiver: OtlpReceiver;
+  let app: ChildApp;
+
+  beforeAll(async () => {
+    receiver = await OtlpReceiver.start();
+    app = await startChildApp(
+      APP,
+      { ...startEnv, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'start-order', OTEL_BSP_SCHEDULE_DELAY: '50' },
+      nodeArgs,
+    );
+  });
+
+  afterAll(async () => {
+    await app?.stop('SIGKILL');
+    await receiver?.stop();
+  });
+
+  it('makes one server span per request, continuing the caller trace, with a handler span under it', async () => {
+    const traceparent = `00-${PARENT.traceId}-${PARENT.spanId}-01`;
+    await Promise.all([1, 2, 3].map((i) => fetch(`${app.url}/work/${i}`, { headers: { traceparent } })));
+    await fetch(`${app.url}/health`);
+    const stopped = await app.stop('SIGTERM');
+    expect(stopped.signal).toBe('SIGTERM');
+
+    const servers = receiver.spans.filter((s) => s.kind === 'SERVER');
+    expect(servers).toHaveLength(3);
+    for (const server of servers) {
+      expect(server).toMatchObject({ name: 'GET /work/:id', traceId: PARENT.traceId, parentSpanId: PARENT.spanId });
+      const handlers = receiver.spans.filter((s) => s.parentSpanId === server.spanId);
+      expect(handlers.map((h) => h.name)).toEqual(['WorkController.work']);
+    }
+    expect(receiver.spans.some((s) => String(s.attributes['url.path']).startsWith('/health'))).toBe(false);
+  });
+});
