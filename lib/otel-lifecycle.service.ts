@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:http';
-import { traceHttpServer } from './http/http-server.tracing.js';
+import { nameFastifyRoutes, traceHttpServer } from './http/http-server.tracing.js';
 import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
 import type { ResolvedOtelOptions } from './otel.options.js';
 import { TracingRuntime, type StartSource } from './sdk/tracing-runtime.js';
@@ -51,9 +51,11 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   private traceHttpServer(): void {
-    const server = this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined;
-    if (typeof server?.listeners !== 'function') return;
+    const adapter = this.adapterHost?.httpAdapter;
+    const server = adapter?.getHttpServer() as Server | undefined;
+    if (!adapter || typeof server?.listeners !== 'function') return;
     const runtime = this.runtime;
     traceHttpServer(server, () => (runtime.running ? runtime.tracer : undefined), this.options.interceptor);
+    if (adapter.getType() === 'fastify') nameFastifyRoutes(adapter.getInstance());
   }
 }

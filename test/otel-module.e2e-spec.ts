@@ -1,8 +1,8 @@
 import { Controller, Get, Injectable, Logger, Module, Param, type LoggerService } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
-import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { OtelConfigError, OtelModule } from '../lib/index.js';
 import { startApp } from './support/apps.js';
+import { SpanCollector } from './support/span-collector.js';
 import { activeResources, resourcesLeftSince } from './support/handles.js';
 import { OtlpReceiver } from './support/otlp-receiver.js';
 
@@ -26,21 +26,6 @@ function appModule(otel: ReturnType<typeof OtelModule.forRoot>) {
   @Module({ imports: [otel], controllers: [OrdersController] })
   class AppModule {}
   return AppModule;
-}
-
-/** Keeps every ended span, also after shutdown (InMemorySpanExporter forgets its spans when shut down). */
-class SpanCollector implements SpanProcessor {
-  readonly spans: ReadableSpan[] = [];
-  onStart() {}
-  onEnd(span: ReadableSpan) {
-    this.spans.push(span);
-  }
-  forceFlush() {
-    return Promise.resolve();
-  }
-  shutdown() {
-    return Promise.resolve();
-  }
 }
 
 class CapturingLogger implements LoggerService {

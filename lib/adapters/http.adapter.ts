@@ -20,7 +20,8 @@ export const httpAdapter: TransportAdapter = {
     const raw = request.raw ?? request;
     const found = requestTrace(raw);
     const state = found === undefined ? traceRequest(raw, rawResponse(http.getResponse()), tracer, options.interceptor) : found;
-    if (state === null) return undefined;
+    if (state === null || state.handled) return undefined;
+    state.handled = true;
     nameRequestRoute(state, expressRoute(request) ?? request.routeOptions?.url);
     // Code that lost the async context on the way here (stream callbacks) still gets the right parent.
     const active = context.active();

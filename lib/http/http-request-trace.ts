@@ -25,6 +25,8 @@ export interface HttpRequestTrace {
   method: string;
   route?: string;
   ended: boolean;
+  /** Set once a handler span was opened, so an interceptor applied twice traces the handler once. */
+  handled: boolean;
 }
 
 type InterceptorOptions = ResolvedOtelOptions['interceptor'];
@@ -82,14 +84,14 @@ function open(
   const parent = propagation.extract(ROOT_CONTEXT, request.headers);
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR.httpMethod]: method, [ATTR.urlPath]: path } }, parent);
   if (span.isRecording()) span.setAttributes(requestAttributes(request, query));
-  const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false };
+  const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false, handled: false };
   (response as Traced)[TRACE] = state;
   response.on('close', endServerSpan);
   return state;
 }
 
 function adopt(span: Span, method: string): HttpRequestTrace {
-  return { span, context: context.active(), owned: false, method, ended: false };
+  return { span, context: context.active(), owned: false, method, ended: false, handled: false };
 }
 
 function requestAttributes(request: IncomingMessage, query: string | undefined): Attributes {
@@ -148,10 +150,13 @@ function endServerSpan(this: ServerResponse): void {
   span.end();
 }
 
-/** The route template Express matched, if any. */
+/**
+ * The route template Express matched, if any. Nest mounts its routes with absolute paths; its
+ * not-found handler is a relative catch-all (`*path`) in a prefix router, which must not name a 404.
+ */
 export function expressRoute(request: IncomingMessage | undefined): string | undefined {
   const route = (request as { route?: { path?: unknown } } | undefined)?.route?.path;
-  return typeof route === 'string' ? route : undefined;
+  return typeof route === 'string' && route.startsWith('/') ? route : undefined;
 }
 
 function isServerSpan(span: Span | undefined): span is Span {

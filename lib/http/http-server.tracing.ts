@@ -1,7 +1,7 @@
 import { context, type Tracer } from '@opentelemetry/api';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ResolvedOtelOptions } from '../otel.options.js';
-import { traceRequest } from './http-request-trace.js';
+import { nameRequestRoute, requestTrace, traceRequest } from './http-request-trace.js';
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -29,6 +29,26 @@ export function traceHttpServer(
     server.removeListener('request', listener);
     server.on('request', traced);
   }
+}
+
+/** The part of a Fastify instance the route hook needs. */
+interface FastifyHooks {
+  addHook(
+    name: 'onRequest',
+    hook: (request: { raw: IncomingMessage; routeOptions?: { url?: string } }, reply: unknown, done: () => void) => void,
+  ): unknown;
+}
+
+/**
+ * Names server spans after the Fastify route as soon as Fastify has matched it, so that requests a guard
+ * rejects (they never reach an interceptor) still carry their route, as Express requests do through `req.route`.
+ */
+export function nameFastifyRoutes(instance: FastifyHooks): void {
+  instance.addHook('onRequest', (request, _reply, done) => {
+    const state = requestTrace(request.raw);
+    if (state) nameRequestRoute(state, request.routeOptions?.url);
+    done();
+  });
 }
 
 /**
