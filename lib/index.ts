@@ -11,6 +11,8 @@ export {
   type OtlpExporterOptions,
   type OtlpProtocol,
   type PropagatorName,
+  type RedactKey,
+  type RedactOptions,
   type ResolvedOtelOptions,
   type ResourceDetectorName,
   type TracingInterceptorOptions,
@@ -18,3 +20,6 @@ export {
 export { OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
 export { TracingInterceptor } from './tracing.interceptor.js';
 export { JaegerPropagator } from './sdk/jaeger.propagator.js';
+export { TraceService, type PropagationCarrier } from './trace.service.js';
+export { Span, Traced, type TracedOptions } from './span.decorator.js';
+export { TracingConsoleLogger, traceLogFields, type TraceLogFields } from './tracing-console.logger.js';

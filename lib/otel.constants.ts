@@ -22,6 +22,7 @@ export const DEFAULTS = {
     exportTimeoutMillis: 30_000,
   },
   ignore: ['/health*'] as readonly string[],
+  redactReplacement: '[REDACTED]',
   propagators: ['tracecontext', 'baggage'] as const,
   resourceDetectors: ['host', 'process'] as const,
 } as const;
@@ -45,6 +46,7 @@ export const ATTR = {
   nestCallback: 'nestjs.callback',
   nestTransport: 'nestjs.transport',
   component: 'component',
+  codeFunction: 'code.function.name',
   serviceName: 'service.name',
   serviceVersion: 'service.version',
   deploymentEnvironment: 'deployment.environment.name',

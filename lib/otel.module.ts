@@ -4,6 +4,7 @@ import { OtelLifecycle } from './otel-lifecycle.service.js';
 import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
 import { resolveOtelOptions, type OtelModuleOptions, type ResolvedOtelOptions } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
+import { TraceService } from './trace.service.js';
 import { TracingInterceptor } from './tracing.interceptor.js';
 
 /** Options of {@link OtelModule.forRootAsync}: a factory, with the modules and providers it needs. */
@@ -60,8 +61,8 @@ export class OtelModule {
     return {
       module: OtelModule,
       global: true,
-      providers: [...optionProviders, { provide: OTEL_START_SOURCE, useValue: source }, OtelLifecycle, TracingInterceptor, ...extra],
-      exports: [OTEL_RESOLVED_OPTIONS, TracingInterceptor],
+      providers: [...optionProviders, { provide: OTEL_START_SOURCE, useValue: source }, OtelLifecycle, TracingInterceptor, TraceService, ...extra],
+      exports: [OTEL_RESOLVED_OPTIONS, TracingInterceptor, TraceService],
     };
   }
 }

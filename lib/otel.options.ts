@@ -17,6 +17,19 @@ export type ResourceDetectorName = 'host' | 'process' | 'os' | 'serviceinstance'
 /** A rule that keeps a request out of tracing: an exact path, a glob (`*` matches anything), a RegExp or a predicate. */
 export type IgnoreRule = string | RegExp | ((path: string, request: IncomingMessage) => boolean);
 
+/** An attribute key to redact: exact (`user.email`), a glob (`http.request.header.*`) or a RegExp. */
+export type RedactKey = string | RegExp;
+
+/** What never leaves the process in span attributes (GDPR): applied to every span, auto-instrumented ones too. */
+export interface RedactOptions {
+  /** Attribute keys (of spans and of span events) whose values are replaced. */
+  keys?: RedactKey[];
+  /** Query parameters whose values are replaced inside `url.query` and `url.full` (e.g. `token`, `email`). */
+  queryParameters?: string[];
+  /** The value written instead (default `[REDACTED]`); `null` removes the attribute. */
+  replacement?: string | null;
+}
+
 /** Settings of the OTLP exporter; anything left out comes from `OTEL_EXPORTER_OTLP_*`, then defaults. */
 export interface OtlpExporterOptions {
   /** Collector URL. gRPC: `http://localhost:4317`; HTTP: `http://localhost:4318/v1/traces`. */
@@ -100,6 +113,8 @@ export interface OtelModuleOptions {
   http?: HttpTracingOptions;
   /** Per-request span options. */
   interceptor?: TracingInterceptorOptions;
+  /** Attribute keys, or keys and query parameters, whose values are masked before any processor or exporter sees them. */
+  redact?: RedactKey[] | RedactOptions;
   /** How long shutdown may take to flush spans, in milliseconds (default 5000). */
   shutdownTimeoutMillis?: number;
   /** Warn at bootstrap when no shutdown hooks are enabled (default true, except under jest). */
@@ -111,6 +126,13 @@ export type ResolvedExporter =
   | { kind: 'otlp'; protocol: OtlpProtocol; url: string; headers: Record<string, string>; timeoutMillis: number }
   | { kind: 'console' }
   | { kind: 'instance'; exporter: SpanExporter };
+
+/** Redaction rules, compiled. */
+export interface ResolvedRedaction {
+  readonly matchesKey: (key: string) => boolean;
+  readonly queryParameters: ReadonlySet<string>;
+  readonly replacement: string | null;
+}
 
 /** How spans are sampled, after options and environment were merged. */
 export type ResolvedSampler =
@@ -136,6 +158,7 @@ export interface ResolvedOtelOptions {
     readonly hasIgnoreRules: boolean;
     readonly requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
   };
+  readonly redact?: ResolvedRedaction;
   readonly shutdownTimeoutMillis: number;
   readonly warnOnMissingShutdownHooks: boolean;
   /** The options as given, kept to tell which of them a running SDK could not apply. */
@@ -196,6 +219,7 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
     instrumentations: options.instrumentations,
     incomingHttpInstrumentation: options.http?.incomingInstrumentation ?? false,
     interceptor: resolveInterceptor(options.interceptor ?? {}, reader),
+    redact: resolveRedaction(options.redact, reader),
     shutdownTimeoutMillis: reader.nonNegativeInt(
       'shutdownTimeoutMillis',
       options.shutdownTimeoutMillis,
@@ -356,6 +380,43 @@ function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReade
   };
 }
 
+function resolveRedaction(given: OtelModuleOptions['redact'], reader: EnvReader): ResolvedRedaction | undefined {
+  if (given === undefined) return undefined;
+  const options: RedactOptions = Array.isArray(given) ? { keys: given } : given;
+  if (typeof options !== 'object' || options === null) {
+    reader.problem('redact', given, 'a list of attribute keys, or { keys, queryParameters, replacement }');
+    return undefined;
+  }
+  const matchers = (options.keys ?? []).map((key, i) => compileKeyMatcher(key, `redact.keys[${i}]`, reader));
+  const queryParameters = (options.queryParameters ?? []).filter((name, i) => {
+    if (typeof name === 'string' && name.length > 0) return true;
+    reader.problem(`redact.queryParameters[${i}]`, name, 'a query parameter name');
+    return false;
+  });
+  const replacement = options.replacement === undefined ? DEFAULTS.redactReplacement : options.replacement;
+  if (replacement !== null && typeof replacement !== 'string') reader.problem('redact.replacement', replacement, 'a string, or null to remove');
+  if (matchers.length === 0 && queryParameters.length === 0) return undefined;
+  return {
+    matchesKey: (key) => matchers.some((matches) => matches(key)),
+    queryParameters: new Set(queryParameters),
+    replacement,
+  };
+}
+
+function compileKeyMatcher(key: RedactKey, source: string, reader: EnvReader): (key: string) => boolean {
+  if (key instanceof RegExp) return (k) => key.test(k);
+  if (typeof key !== 'string' || key.length === 0) {
+    reader.problem(source, key, 'an attribute key such as "user.email", a glob such as "http.request.header.*", or a RegExp');
+    return () => false;
+  }
+  return key.includes('*') ? globMatcher(key) : (k) => k === key;
+}
+
+function globMatcher(glob: string): (text: string) => boolean {
+  const pattern = new RegExp(`^${glob.split('*').map(escapeRegExp).join('.*')}$`);
+  return (text) => pattern.test(text);
+}
+
 function compileIgnoreRule(rule: IgnoreRule, source: string, reader: EnvReader) {
   if (typeof rule === 'function') return rule;
   if (rule instanceof RegExp) return (path: string) => rule.test(path);
@@ -364,8 +425,7 @@ function compileIgnoreRule(rule: IgnoreRule, source: string, reader: EnvReader) 
     return () => false;
   }
   if (!rule.includes('*')) return (path: string) => path === rule;
-  const pattern = new RegExp(`^${rule.split('*').map(escapeRegExp).join('.*')}$`);
-  return (path: string) => pattern.test(path);
+  return globMatcher(rule);
 }
 
 function escapeRegExp(text: string): string {

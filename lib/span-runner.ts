@@ -1,5 +1,5 @@
-import { context, SpanStatusCode, type Context, type Span } from '@opentelemetry/api';
-import { Observable } from 'rxjs';
+import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { isObservable, Observable } from 'rxjs';
 import { ATTR } from './otel.constants.js';
 
 /** Records a thrown value on a span: the exception event, `error.type` and ERROR status with its message. */
@@ -47,4 +47,43 @@ export function observeInSpan<T>(span: Span, spanContext: Context, source: () =>
 export function errorName(error: unknown): string {
   if (error instanceof Error) return error.constructor?.name || error.name || 'Error';
   return typeof error;
+}
+
+/**
+ * Runs `work` with `span` active in `parent` and ends the span exactly once when the work is done: at once for a
+ * sync result, when a promise settles, and for an Observable on complete, error or unsubscribe. A failure is
+ * recorded on the span and passed on unchanged; the result (or the Observable) is what `work` returned.
+ */
+export function runInSpan<T>(span: Span, parent: Context, work: (span: Span) => T): T {
+  const active = trace.setSpan(parent, span);
+  let result: T;
+  try {
+    result = context.with(active, work, undefined, span);
+  } catch (error) {
+    recordFailure(span, error);
+    span.end();
+    throw error;
+  }
+  if (isObservable(result)) return observeInSpan(span, active, () => result as Observable<unknown>) as T;
+  if (isPromiseLike(result)) return settleInSpan(span, result) as T;
+  span.end();
+  return result;
+}
+
+function settleInSpan<V>(span: Span, pending: PromiseLike<V>): Promise<V> {
+  return Promise.resolve(pending).then(
+    (value) => {
+      span.end();
+      return value;
+    },
+    (error: unknown) => {
+      recordFailure(span, error);
+      span.end();
+      throw error;
+    },
+  );
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

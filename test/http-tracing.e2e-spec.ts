@@ -31,7 +31,7 @@ import { request as httpRequest } from 'node:http';
 import { interval, map, Observable, take, toArray } from 'rxjs';
 import { OtelModule, TracingInterceptor } from '../lib/index.js';
 import { PLATFORMS, startApp, type RunningApp } from './support/apps.js';
-import { SpanCollector } from './support/span-collector.js';
+import { SpanRecorder } from '../lib/testing/index.js';
 
 const CALLER = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
 const TRACEPARENT = `00-${CALLER.traceId}-${CALLER.spanId}-01`;
@@ -136,14 +136,14 @@ class VersionedController {
   }
 }
 
-const collector = new SpanCollector();
+const recorder = new SpanRecorder();
 
 @Module({
   imports: [
     OtelModule.forRoot({
       serviceName: 'http-e2e',
       exporter: 'none',
-      spanProcessors: [collector],
+      spanProcessors: [recorder],
       // The test's own client requests must reach the server with exactly the headers each test sets.
       instrumentations: [],
       warnOnMissingShutdownHooks: false,
@@ -158,7 +158,7 @@ class AppModule implements NestModule {
 }
 
 function handlerOf(server: ReadableSpan): ReadableSpan[] {
-  return collector.childrenOf(server).filter((s) => s.kind === SpanKind.INTERNAL);
+  return recorder.childrenOf(server).filter((s) => s.kind === SpanKind.INTERNAL);
 }
 
 /** A raw request, for header shapes `fetch` cannot send (repeated headers). */
@@ -189,13 +189,13 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     await running.app.close();
   });
 
-  beforeEach(() => collector.reset());
+  beforeEach(() => recorder.reset());
 
   it('makes a SERVER span named after the route, continuing the caller trace, with a handler span under it', async () => {
     const response = await fetch(`${url}/api/v1/items/42?expand=owner`, { headers: { traceparent: TRACEPARENT, 'user-agent': 'e2e/1.0' } });
     expect(await response.json()).toEqual({ id: 42 });
 
-    const server = await collector.serverSpan('/api/v1/items/42');
+    const server = await recorder.waitForServerSpan('/api/v1/items/42');
     expect(server.name).toBe('GET /api/v1/items/:id');
     expect(server.spanContext().traceId).toBe(CALLER.traceId);
     expect(server.parentSpanContext?.spanId).toBe(CALLER.spanId);
@@ -232,8 +232,8 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     });
     expect(await created.json()).toEqual({ created: 'lamp' });
 
-    expect((await collector.serverSpan('/api/v2/things/a1')).name).toBe('GET /api/v2/things/:id');
-    const post = await collector.serverSpan('/api/v1/items');
+    expect((await recorder.waitForServerSpan('/api/v2/things/a1')).name).toBe('GET /api/v2/things/:id');
+    const post = await recorder.waitForServerSpan('/api/v1/items');
     expect(post.name).toBe('POST /api/v1/items');
     expect(post.attributes['http.response.status_code']).toBe(201);
     expect(handlerOf(post).map((s) => s.name)).toEqual(['ItemsController.create']);
@@ -245,7 +245,7 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     expect(response.status).toBe(503);
     expect(InventoryFilter.caught).toEqual([ItemsController.thrown]);
 
-    const server = await collector.serverSpan('/api/v1/items/broken');
+    const server = await recorder.waitForServerSpan('/api/v1/items/broken');
     expect(server.status.code).toBe(SpanStatusCode.ERROR);
     expect(server.attributes).toMatchObject({ 'http.response.status_code': 503, 'error.type': '503' });
     const [handler] = handlerOf(server);
@@ -258,7 +258,7 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
 
   it('records 4xx on the server span without marking it ERROR', async () => {
     expect((await fetch(`${url}/api/v1/items/missing`)).status).toBe(404);
-    const server = await collector.serverSpan('/api/v1/items/missing');
+    const server = await recorder.waitForServerSpan('/api/v1/items/missing');
     expect(server.status.code).toBe(SpanStatusCode.UNSET);
     expect(server.attributes['http.response.status_code']).toBe(404);
     expect(server.attributes['error.type']).toBeUndefined();
@@ -271,9 +271,9 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     ['a middleware error (500)', '/fragile', {}, 500, 'GET'],
   ])('makes exactly one server span for %s, with the status the client got', async (_, path, headers, status, name) => {
     expect((await fetch(`${url}${path}`, { headers })).status).toBe(status);
-    const server = await collector.serverSpan(path);
+    const server = await recorder.waitForServerSpan(path);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(collector.ofKind(SpanKind.SERVER)).toHaveLength(1);
+    expect(recorder.ofKind(SpanKind.SERVER)).toHaveLength(1);
     expect(server.name).toBe(name);
     expect(server.attributes['http.response.status_code']).toBe(status);
     expect(server.status.code).toBe(status >= 500 ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
@@ -282,22 +282,22 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
   it('produces no span at all for ignored routes', async () => {
     expect((await fetch(`${url}/health`)).status).toBe(200);
     await fetch(`${url}/api/v1/items/1`);
-    await collector.serverSpan('/api/v1/items/1');
-    expect(collector.spans.filter((s) => String(s.attributes['url.path']).startsWith('/health'))).toEqual([]);
-    expect(collector.spans.filter((s) => s.name.includes('HealthController'))).toEqual([]);
+    await recorder.waitForServerSpan('/api/v1/items/1');
+    expect(recorder.spans.filter((s) => String(s.attributes['url.path']).startsWith('/health'))).toEqual([]);
+    expect(recorder.spans.filter((s) => s.name.includes('HealthController'))).toEqual([]);
   });
 
   it('ends the handler span of an Observable handler exactly once, when it completes', async () => {
     expect(await (await fetch(`${url}/api/v1/items/batch`)).json()).toEqual([0, 1, 2]);
-    const server = await collector.serverSpan('/api/v1/items/batch');
+    const server = await recorder.waitForServerSpan('/api/v1/items/batch');
     expect(handlerOf(server).map((s) => s.name)).toEqual(['ItemsController.batch']);
   });
 
   it('opens one handler span when the interceptor is applied both globally and on the route', async () => {
     await fetch(`${url}/api/v1/items/twice`);
-    const server = await collector.serverSpan('/api/v1/items/twice');
+    const server = await recorder.waitForServerSpan('/api/v1/items/twice');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(collector.spans.filter((s) => s.kind === SpanKind.INTERNAL).map((s) => s.name)).toEqual(['ItemsController.twice']);
+    expect(recorder.spans.filter((s) => s.kind === SpanKind.INTERNAL).map((s) => s.name)).toEqual(['ItemsController.twice']);
     expect(handlerOf(server)).toHaveLength(1);
   });
 
@@ -310,13 +310,13 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     abort.abort();
     await reader.cancel().catch(() => undefined);
 
-    const server = await collector.serverSpan('/api/v1/items/events');
-    await collector.waitFor(() => handlerOf(server).length > 0);
+    const server = await recorder.waitForServerSpan('/api/v1/items/events');
+    await recorder.waitFor(() => handlerOf(server).length > 0);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(server.name).toBe('GET /api/v1/items/events');
     expect(server.attributes['error.type']).toBe('aborted');
     expect(handlerOf(server).map((s) => s.name)).toEqual(['ItemsController.events']);
-    expect(collector.spans.filter((s) => s.name === 'ItemsController.events')).toHaveLength(1);
+    expect(recorder.spans.filter((s) => s.name === 'ItemsController.events')).toHaveLength(1);
   });
 
   it('ends the server span of a request the client abandoned, and the handler span once it finishes', async () => {
@@ -326,9 +326,9 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     abort.abort();
     expect(await pending).toMatchObject({ name: 'AbortError' });
 
-    const server = await collector.serverSpan('/api/v1/items/slow');
+    const server = await recorder.waitForServerSpan('/api/v1/items/slow');
     expect(server.attributes['error.type']).toBe('aborted');
-    await collector.waitFor(() => handlerOf(server).length === 1);
+    await recorder.waitFor(() => handlerOf(server).length === 1);
     expect(handlerOf(server)[0].name).toBe('ItemsController.slow');
   });
 
@@ -339,7 +339,7 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     ['an oversized baggage header', { baggage: Array.from({ length: 400 }, (_, i) => `k${i}=${'v'.repeat(20)}`).join(',') }],
   ])('starts a fresh trace for %s without failing the request', async (_, headers) => {
     expect(await rawGet(`${url}/api/v1/items/7`, headers)).toBe(200);
-    const server = await collector.serverSpan('/api/v1/items/7');
+    const server = await recorder.waitForServerSpan('/api/v1/items/7');
     expect(server.parentSpanContext).toBeUndefined();
     expect(server.spanContext().traceId).not.toBe(CALLER.traceId);
     expect(server.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -349,7 +349,7 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
   it('continues the trace from a valid traceparent even when tracestate is oversized', async () => {
     const tracestate = Array.from({ length: 64 }, (_, i) => `vendor${i}=${'x'.repeat(200)}`).join(',');
     expect(await rawGet(`${url}/api/v1/items/8`, { traceparent: TRACEPARENT, tracestate })).toBe(200);
-    const server = await collector.serverSpan('/api/v1/items/8');
+    const server = await recorder.waitForServerSpan('/api/v1/items/8');
     expect(server.spanContext().traceId).toBe(CALLER.traceId);
     const kept = server.spanContext().traceState?.serialize() ?? '';
     expect(kept.length).toBeLessThanOrEqual(512);

@@ -2,7 +2,7 @@ import { Controller, Get, Injectable, Logger, Module, Param, type LoggerService 
 import { SpanKind } from '@opentelemetry/api';
 import { OtelConfigError, OtelModule } from '../lib/index.js';
 import { startApp } from './support/apps.js';
-import { SpanCollector } from './support/span-collector.js';
+import { SpanRecorder } from '../lib/testing/index.js';
 import { activeResources, resourcesLeftSince } from './support/handles.js';
 import { OtlpReceiver } from './support/otlp-receiver.js';
 
@@ -110,8 +110,8 @@ describe('OtelModule', () => {
   });
 
   it('forRoot throws the configuration error naming the bad option', () => {
-    expect(() => OtelModule.forRoot({ otlp: { endpoint: 'collector:4317' } })).toThrow(OtelConfigError);
-    expect(() => OtelModule.forRoot({ otlp: { endpoint: 'collector:4317' } })).toThrow(/otlp\.endpoint="collector:4317"/);
+    expect(() => OtelModule.forRoot({ otlp: { endpoint: 'recorder:4317' } })).toThrow(OtelConfigError);
+    expect(() => OtelModule.forRoot({ otlp: { endpoint: 'recorder:4317' } })).toThrow(/otlp\.endpoint="recorder:4317"/);
   });
 
   it('enabled: false answers exactly as without tracing and exports nothing', async () => {
@@ -126,15 +126,15 @@ describe('OtelModule', () => {
 
   it('several apps in one process each send spans to their own exporter and leave no handles behind', async () => {
     const before = activeResources();
-    const collectors = [new SpanCollector(), new SpanCollector()];
-    for (const [i, collector] of collectors.entries()) {
-      const otel = OtelModule.forRoot({ serviceName: `app-${i}`, exporter: 'none', spanProcessors: [collector] });
+    const recorders = [new SpanRecorder(), new SpanRecorder()];
+    for (const [i, recorder] of recorders.entries()) {
+      const otel = OtelModule.forRoot({ serviceName: `app-${i}`, exporter: 'none', spanProcessors: [recorder] });
       const { app, url } = await startApp(appModule(otel));
       await fetch(`${url}/orders/${i}`);
       await app.close();
     }
-    for (const [i, collector] of collectors.entries()) {
-      const spans = collector.spans.filter((s) => s.kind !== SpanKind.CLIENT);
+    for (const [i, recorder] of recorders.entries()) {
+      const spans = recorder.spans.filter((s) => s.kind !== SpanKind.CLIENT);
       expect(spans.map((s) => s.name).sort()).toEqual(['GET /orders/:id', 'OrdersController.findOne']);
       expect(spans.every((s) => s.resource.attributes['service.name'] === `app-${i}`)).toBe(true);
       expect(spans.find((s) => s.name === 'GET /orders/:id')?.attributes['url.path']).toBe(`/orders/${i}`);

@@ -31,7 +31,7 @@ describe('the packed package', () => {
 
   it('ships only the built library, its preload entry and declarations', () => {
     const files = readdirSync(join(app, 'node_modules/nestjs-tracing/dist'), { recursive: true }) as string[];
-    expect(files).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'register.js', 'register.d.ts']));
+    expect(files).toEqual(expect.arrayContaining(['index.js', 'index.d.ts', 'register.js', 'register.d.ts', 'testing/index.js', 'testing/index.d.ts']));
     expect(files.some((f) => f.includes('.spec.'))).toBe(false);
   });
 

@@ -74,17 +74,23 @@ export class ExportLedger {
 }
 
 /**
- * The span processors for the resolved options: the user's own first, then one per exporter.
+ * The span processors for the resolved options: the `leading` ones (redaction, test recorders), the user's own,
+ * then one per exporter.
  * The console exporter gets a simple processor so that local output appears as spans end.
  */
-export function createSpanProcessors(options: ResolvedOtelOptions, ledger: ExportLedger): SpanProcessor[] {
+export function createSpanProcessors(
+  options: ResolvedOtelOptions,
+  ledger: ExportLedger,
+  leading: readonly SpanProcessor[] = [],
+): SpanProcessor[] {
   const exporting = options.exporters.map((spec): SpanProcessor => {
     const exporter = ledger.track(createExporter(spec));
     if (spec.kind === 'console') return new SimpleSpanProcessor({ exporter });
     return new BatchSpanProcessor({ exporter, ...options.batch });
   });
-  if (exporting.length === 0) return [...options.spanProcessors];
-  return [...options.spanProcessors, ledgerCounter(ledger), ...exporting];
+  const extras = [...leading, ...options.spanProcessors];
+  if (exporting.length === 0) return extras;
+  return [...extras, ledgerCounter(ledger), ...exporting];
 }
 
 const SAMPLED = 1;

@@ -10,6 +10,9 @@ import {
   reconfigureDefaultInstrumentations,
   selectInstrumentations,
 } from './instrumentations.js';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { RedactionProcessor } from './redaction.js';
+import { SpanObservers } from './span-observers.js';
 import { TracingSdk, type ShutdownReport } from './tracing-sdk.js';
 
 /** Who started the SDK; it decides what a warning tells the user to change. */
@@ -29,6 +32,8 @@ export class TracingRuntime {
   private leases = 0;
   private defaults?: Instrumentation[];
   private warnedAboutShutdownHooks = false;
+  private readonly redaction = new RedactionProcessor();
+  private readonly observers = new SpanObservers();
 
   /** The process-wide runtime, shared across copies of this library loaded as ESM and CommonJS. */
   static get(): TracingRuntime {
@@ -58,14 +63,25 @@ export class TracingRuntime {
    */
   ensureStarted(options: ResolvedOtelOptions, source: StartSource): void {
     if (this.sdk) {
+      // Redaction is data protection: it applies in every start order, so a later module's rules take effect.
+      if (options.given.redact !== undefined) this.redaction.rules = options.redact;
       this.warnUnapplied(options, source);
       return;
     }
     if (!options.enabled) return;
     const instrumentations = selectInstrumentations(options, () => this.defaultInstrumentations(options));
     if (source === 'forRootAsync') warnLateStart(instrumentations);
-    this.sdk = new TracingSdk(options, instrumentations);
+    this.redaction.rules = options.redact;
+    this.sdk = new TracingSdk(options, instrumentations, [this.redaction, this.observers]);
     this.source = source;
+  }
+
+  /**
+   * Passes every span of this and of later SDKs in the process to `processor` (after redaction), until the
+   * returned function is called. For test recorders that must see spans whoever configured the SDK.
+   */
+  observe(processor: SpanProcessor): () => void {
+    return this.observers.add(processor);
   }
 
   /** Takes a lease for one Nest application; starts the SDK again if an earlier app stopped it. */
@@ -133,7 +149,8 @@ export class TracingRuntime {
   }
 }
 
-type SdkOptionKey = Exclude<keyof OtelModuleOptions, 'interceptor' | 'shutdownTimeoutMillis' | 'warnOnMissingShutdownHooks'>;
+/** Options that are not the SDK's to apply: per-app settings, and redaction, which an adopted SDK takes on. */
+type SdkOptionKey = Exclude<keyof OtelModuleOptions, 'interceptor' | 'shutdownTimeoutMillis' | 'warnOnMissingShutdownHooks' | 'redact'>;
 
 /** For each SDK-level option, the part of the resolved configuration it decides. */
 const EFFECT: Record<SdkOptionKey, (o: ResolvedOtelOptions) => unknown> = {

@@ -49,8 +49,9 @@ export class TracingSdk {
   constructor(
     readonly options: ResolvedOtelOptions,
     private readonly instrumentations: Instrumentation[],
+    leadingProcessors: readonly SpanProcessor[] = [],
   ) {
-    this.processors = createSpanProcessors(options, this.ledger);
+    this.processors = createSpanProcessors(options, this.ledger, leadingProcessors);
     this.nodeSdk = new NodeSDK({
       autoDetectResources: false,
       resource: buildResource(options),

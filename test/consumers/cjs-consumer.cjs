@@ -3,10 +3,10 @@ require('reflect-metadata');
 const { Controller, Get, Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { OtelModule, TracingInterceptor } = require('nestjs-tracing');
+const { SpanRecorder } = require('nestjs-tracing/testing');
 
-// Collects spans as they end; read after app.close(), when the server span of the last response has ended too.
-const ended = [];
-const collector = { onStart() {}, onEnd: (span) => ended.push(span), forceFlush: async () => {}, shutdown: async () => {} };
+// Read after app.close(), when the server span of the last response has ended too.
+const recorder = new SpanRecorder();
 class PingController {
   ping() {
     return 'pong';
@@ -16,7 +16,7 @@ Get('ping')(PingController.prototype, 'ping', Object.getOwnPropertyDescriptor(Pi
 Controller()(PingController);
 class AppModule {}
 Module({
-  imports: [OtelModule.forRoot({ exporter: 'none', spanProcessors: [collector] })],
+  imports: [OtelModule.forRoot({ exporter: 'none', spanProcessors: [recorder] })],
   controllers: [PingController],
 })(AppModule);
 
@@ -25,6 +25,6 @@ Module({
   await app.listen(0, '127.0.0.1');
   const body = await (await fetch(`http://127.0.0.1:${app.getHttpServer().address().port}/ping`)).text();
   await app.close();
-  const spans = ended.filter((s) => s.kind !== 2 /* CLIENT: this script's own fetch */).map((s) => s.name);
+  const spans = recorder.spans.filter((s) => s.kind !== 2 /* CLIENT: this script's own fetch */).map((s) => s.name);
   console.log(JSON.stringify({ body, spans, interceptor: typeof TracingInterceptor }));
 })();

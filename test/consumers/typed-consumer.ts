@@ -1,6 +1,7 @@
 // Type-checked against the packed declarations, once as an ES module and once as CommonJS.
-import { Module } from '@nestjs/common';
-import { OtelConfigError, OtelModule, TracingInterceptor, type OtelModuleOptions } from 'nestjs-tracing';
+import { Injectable, Module } from '@nestjs/common';
+import { OtelConfigError, OtelModule, Span, TraceService, TracingInterceptor, type OtelModuleOptions } from 'nestjs-tracing';
+import { OtelTestingModule, SpanRecorder } from 'nestjs-tracing/testing';
 
 const options: OtelModuleOptions = {
   serviceName: 'typed',
@@ -8,6 +9,7 @@ const options: OtelModuleOptions = {
   otlp: { endpoint: 'http://localhost:4317', protocol: 'grpc' },
   sampler: 0.5,
   propagators: ['tracecontext', 'baggage', 'b3'],
+  redact: { keys: ['user.email', /^enduser\./], queryParameters: ['token'] },
   interceptor: { ignore: ['/health*', /^\/metrics/], requestAttributes: (req) => ({ 'tenant.id': String(req.headers['x-tenant'] ?? '') }) },
 };
 
@@ -18,3 +20,16 @@ export const isConfigError = (error: unknown): boolean => error instanceof OtelC
 export const interceptorType = TracingInterceptor;
 // @ts-expect-error an unknown exporter name is a type error, not only a start-up error
 export const bad: OtelModuleOptions = { exporter: 'zipkin' };
+
+@Injectable()
+export class Scorer {
+  constructor(private readonly traces: TraceService) {}
+
+  @Span()
+  async score(id: string): Promise<number> {
+    return this.traces.withSpan('score.inner', { attributes: { 'candidate.id': id } }, async () => id.length);
+  }
+}
+
+export const testing = OtelTestingModule.forRoot({ serviceName: 'typed-test' });
+export const outline = (recorder: SpanRecorder): string[] => recorder.outline(recorder.spans[0]);
