@@ -23,3 +23,4 @@ export { JaegerPropagator } from './sdk/jaeger.propagator.js';
 export { TraceService, type PropagationCarrier } from './trace.service.js';
 export { Span, Traced, type TracedOptions } from './span.decorator.js';
 export { TracingConsoleLogger, traceLogFields, type TraceLogFields } from './tracing-console.logger.js';
+export { traceRpcClient, injectGrpcMetadata, type RpcClientLike, type TraceRpcClientOptions, type GrpcMetadataLike } from './rpc/trace-rpc-client.js';

@@ -62,6 +62,8 @@ export interface TracingInterceptorOptions {
   ignore?: IgnoreRule[];
   /** Attributes added to the server span of every traced HTTP request, e.g. a tenant id from a header. */
   requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
+  /** GraphQL: a span for each root field's resolver (`'root'`, the default) or for every resolver (`'all'`). */
+  graphqlResolvers?: 'root' | 'all';
 }
 
 /** HTTP options. */
@@ -157,6 +159,7 @@ export interface ResolvedOtelOptions {
     readonly ignore: (path: string, request: IncomingMessage) => boolean;
     readonly hasIgnoreRules: boolean;
     readonly requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
+    readonly graphqlResolvers: 'root' | 'all';
   };
   readonly redact?: ResolvedRedaction;
   readonly shutdownTimeoutMillis: number;
@@ -377,7 +380,14 @@ function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReade
     hasIgnoreRules: matchers.length > 0,
     ignore: (path, request) => matchers.some((matches) => matches(path, request)),
     requestAttributes: options.requestAttributes,
+    graphqlResolvers: resolveGraphqlResolvers(options.graphqlResolvers, reader),
   };
+}
+
+function resolveGraphqlResolvers(given: unknown, reader: EnvReader): 'root' | 'all' {
+  if (given === undefined || given === 'root' || given === 'all') return given ?? 'root';
+  reader.problem('interceptor.graphqlResolvers', given, '"root" or "all"');
+  return 'root';
 }
 
 function resolveRedaction(given: OtelModuleOptions['redact'], reader: EnvReader): ResolvedRedaction | undefined {

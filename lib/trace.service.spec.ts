@@ -140,7 +140,7 @@ describe('TraceService', () => {
   });
 
   it('carries trace context and baggage through a carrier, for transports nothing instruments', () => {
-    const carrier = traces.withSpan('producer', () => traces.withBaggage({ 'tenant.id': 't-9' }, () => traces.inject({})));
+    const carrier = traces.withSpan('producer', () => traces.withBaggage({ 'tenant.id': 't-9' }, () => traces.inject()));
     expect(carrier.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(carrier.baggage).toBe('tenant.id=t-9');
 

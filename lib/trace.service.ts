@@ -113,7 +113,9 @@ export class TraceService {
    * Writes the active context (trace context and baggage) into `carrier` through the configured propagators, for
    * transports nothing instruments: queue messages, job payloads, custom protocols. Returns the carrier.
    */
-  inject<C extends PropagationCarrier>(carrier: C = {} as C): C {
+  inject(): Record<string, string>;
+  inject<C extends PropagationCarrier>(carrier: C): C;
+  inject(carrier: PropagationCarrier = {}): PropagationCarrier {
     propagation.inject(context.active(), carrier);
     return carrier;
   }

@@ -1,7 +1,10 @@
 import { Inject, Injectable, Optional, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { trace, type Span } from '@opentelemetry/api';
-import type { Observable } from 'rxjs';
+import { tap, type Observable } from 'rxjs';
+import { graphqlAdapter } from './adapters/graphql.adapter.js';
 import { httpAdapter } from './adapters/http.adapter.js';
+import { rpcAdapter } from './adapters/rpc.adapter.js';
+import { wsAdapter } from './adapters/ws.adapter.js';
 import type { TransportAdapter } from './adapters/transport-adapter.js';
 import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE, OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
 import type { ResolvedOtelOptions } from './otel.options.js';
@@ -10,6 +13,9 @@ import { observeInSpan } from './span-runner.js';
 
 const ADAPTERS: Partial<Record<string, TransportAdapter>> = {
   http: httpAdapter,
+  rpc: rpcAdapter,
+  ws: wsAdapter,
+  graphql: graphqlAdapter,
 };
 
 /**
@@ -48,7 +54,10 @@ export class TracingInterceptor implements NestInterceptor {
       },
       entry.parent,
     );
-    return observeInSpan(span, trace.setSpan(entry.parent, span), () => next.handle());
+    const failed = entry.failed;
+    const handle = failed ? () => next.handle().pipe(tap({ error: failed })) : () => next.handle();
+    const handled = observeInSpan(span, trace.setSpan(entry.parent, span), handle);
+    return entry.entrySpan ? observeInSpan(entry.entrySpan, entry.parent, () => handled) : handled;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { Attributes, Context, Tracer } from '@opentelemetry/api';
+import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 
 /** Where a handler invocation's span hangs, as decided by its transport. */
@@ -8,6 +8,10 @@ export interface HandlerEntry {
   readonly parent: Context;
   /** Transport-specific attributes of the handler span. */
   readonly attributes?: Attributes;
+  /** An entry span the adapter opened for this invocation alone; it ends (with any failure) with the handler span. */
+  readonly entrySpan?: Span;
+  /** Told when the handler fails, for spans beyond the handler's that must show the failure. */
+  readonly failed?: (error: unknown) => void;
 }
 
 /** What the {@link TracingInterceptor} needs from one transport (HTTP, RPC, WebSocket, GraphQL). */

@@ -27,6 +27,8 @@ export interface HttpRequestTrace {
   ended: boolean;
   /** Set once a handler span was opened, so an interceptor applied twice traces the handler once. */
   handled: boolean;
+  /** Ends spans that live as long as the request (a GraphQL operation) just before the server span ends. */
+  beforeEnd?: () => void;
 }
 
 type InterceptorOptions = ResolvedOtelOptions['interceptor'];
@@ -138,6 +140,7 @@ function endServerSpan(this: ServerResponse): void {
   const state = (this as Traced)[TRACE] as HttpRequestTrace | undefined;
   if (!state || state.ended) return;
   state.ended = true;
+  state.beforeEnd?.();
   // A guard or a 404 ends the request before any interceptor ran; Express still knows the matched route.
   nameRequestRoute(state, expressRoute(this.req));
   const span = state.span;

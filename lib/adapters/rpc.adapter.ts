@@ -1,0 +1,56 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Tracer } from '@opentelemetry/api';
+import { ATTR } from '../otel.constants.js';
+import { rpcCarrier, rpcSystem } from '../rpc/rpc-carrier.js';
+import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
+
+const PATTERN_METADATA = 'microservices:pattern';
+const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
+const EVENT_HANDLER = 2;
+
+/**
+ * Microservice messages (`@MessagePattern`, `@EventPattern`, gRPC methods). Nothing opens an entry span for
+ * them before the interceptor, so it opens one here: SERVER for a request, CONSUMER for an event, named after
+ * the pattern (`Service/Method` for gRPC) and continuing the producer's trace from the message's headers.
+ */
+export const rpcAdapter: TransportAdapter = {
+  enter(execution: ExecutionContext, tracer: Tracer): HandlerEntry {
+    const rpcContext = execution.switchToRpc().getContext<unknown>();
+    const handler = execution.getHandler();
+    const isEvent = Reflect.getMetadata?.(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER;
+    const pattern = patternName(rpcContext, Reflect.getMetadata?.(PATTERN_METADATA, handler));
+    const system = rpcSystem(rpcContext);
+    const carrier = rpcCarrier(rpcContext);
+    const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : context.active();
+    const entry = tracer.startSpan(
+      pattern,
+      {
+        kind: isEvent ? SpanKind.CONSUMER : SpanKind.SERVER,
+        attributes: {
+          [system === 'grpc' ? ATTR.rpcSystem : ATTR.messagingSystem]: system,
+          [ATTR.nestPattern]: pattern,
+          ...(isEvent ? { [ATTR.messagingOperationType]: 'process' } : {}),
+        },
+      },
+      parent,
+    );
+    return { parent: trace.setSpan(parent, entry), entrySpan: entry };
+  },
+};
+
+/** The pattern as a span name: the string itself, `Service/Method` for gRPC, stable JSON for object patterns. */
+function patternName(rpcContext: unknown, metadata: unknown): string {
+  const fromContext = (rpcContext as { getPattern?: () => unknown } | null)?.getPattern?.();
+  if (typeof fromContext === 'string') return fromContext;
+  const pattern = Array.isArray(metadata) ? metadata[0] : metadata;
+  if (typeof pattern === 'string') return pattern;
+  const grpc = pattern as { service?: unknown; rpc?: unknown } | undefined;
+  if (grpc && typeof grpc.service === 'string' && typeof grpc.rpc === 'string') return `${grpc.service}/${grpc.rpc}`;
+  return stableJson(pattern);
+}
+
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+  return `{${entries.map(([k, v]) => `${k}:${stableJson(v)}`).join(',')}}`;
+}

@@ -1,0 +1,94 @@
+import { context, propagation, SpanKind, trace, type Span } from '@opentelemetry/api';
+import { Observable } from 'rxjs';
+import { ATTR } from '../otel.constants.js';
+import { TracingRuntime } from '../sdk/tracing-runtime.js';
+import { observeInSpan, recordFailure } from '../span-runner.js';
+
+/** The part of Nest's `ClientProxy` the helper uses. */
+export interface RpcClientLike {
+  send<R = unknown>(pattern: unknown, data: unknown): Observable<R>;
+  emit<R = unknown>(pattern: unknown, data: unknown): Observable<R>;
+  /** Nest 12: called with every outgoing packet, which may be given `metadata`. */
+  setOnDispatchHook?(hook: (packet: { pattern: unknown; data: unknown; metadata?: unknown }) => void): void;
+}
+
+/** Options of {@link traceRpcClient}. */
+export interface TraceRpcClientOptions {
+  /** `messaging.system` of the client spans (`tcp`, `redis`, `nats`, ...; default `other`). */
+  system?: string;
+}
+
+const runtime = TracingRuntime.get();
+const TRACED_CLIENT = Symbol.for('nestjs-tracing.traced-rpc-client');
+
+/**
+ * Traces a microservice client: `send` gets a CLIENT span and `emit` a PRODUCER span, named after the pattern,
+ * and the trace context travels with every packet so the consumer's span continues the trace. On Nest 12 the
+ * context rides in the packet's metadata (read back by the server on TCP and Redis); for brokers with headers
+ * (Kafka, NATS, RabbitMQ, MQTT) put `TraceService.inject()` into the record's headers. Returns the same client.
+ *
+ * @example
+ * { provide: 'MATCHING', useFactory: () => traceRpcClient(ClientProxyFactory.create({ transport: Transport.TCP, options })) }
+ */
+export function traceRpcClient<C extends RpcClientLike>(client: C, options: TraceRpcClientOptions = {}): C {
+  const marked = client as C & { [TRACED_CLIENT]?: boolean };
+  if (marked[TRACED_CLIENT]) return client;
+  Object.defineProperty(marked, TRACED_CLIENT, { value: true });
+  const system = options.system ?? 'other';
+  client.setOnDispatchHook?.((packet) => {
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    if (Object.keys(carrier).length > 0) packet.metadata = { ...(packet.metadata as object | undefined), ...carrier };
+  });
+  const send = client.send.bind(client);
+  const emit = client.emit.bind(client);
+  client.send = <R>(pattern: unknown, data: unknown): Observable<R> => {
+    if (!runtime.running) return send<R>(pattern, data);
+    const parent = context.active();
+    return new Observable<R>((subscriber) => {
+      const span = startClientSpan(pattern, SpanKind.CLIENT, system, parent);
+      return observeInSpan(span, trace.setSpan(parent, span), () => send<R>(pattern, data)).subscribe(subscriber);
+    });
+  };
+  client.emit = <R>(pattern: unknown, data: unknown): Observable<R> => {
+    if (!runtime.running) return emit<R>(pattern, data);
+    const parent = context.active();
+    const span = startClientSpan(pattern, SpanKind.PRODUCER, system, parent);
+    // Nest's emit is eager: it dispatches at once, so the span covers the dispatch, not a later subscription.
+    const result = context.with(trace.setSpan(parent, span), () => emit<R>(pattern, data));
+    result.subscribe({ error: (error: unknown) => endWith(span, error), complete: () => span.end() });
+    return result;
+  };
+  return client;
+}
+
+function startClientSpan(pattern: unknown, kind: SpanKind, system: string, parent: ReturnType<typeof context.active>): Span {
+  const name = typeof pattern === 'string' ? pattern : JSON.stringify(pattern);
+  return runtime.tracer.startSpan(
+    name,
+    { kind, attributes: { [ATTR.messagingSystem]: system, [ATTR.nestPattern]: name, [ATTR.messagingOperationType]: kind === SpanKind.CLIENT ? 'send' : 'publish' } },
+    parent,
+  );
+}
+
+function endWith(span: Span, error: unknown): void {
+  recordFailure(span, error);
+  span.end();
+}
+
+/** gRPC metadata as `@grpc/grpc-js` defines it, reduced to what injection needs. */
+export interface GrpcMetadataLike {
+  set(key: string, value: string): void;
+}
+
+/**
+ * Writes the active trace context into gRPC metadata for a call through a `ClientGrpc` service stub, so that
+ * the server's span continues the trace. Returns the metadata.
+ *
+ * @example
+ * this.scoring.score(request, injectGrpcMetadata(new Metadata()));
+ */
+export function injectGrpcMetadata<M extends GrpcMetadataLike>(metadata: M): M {
+  propagation.inject(context.active(), metadata, { set: (carrier, key, value) => carrier.set(key, value) });
+  return metadata;
+}
