@@ -6,7 +6,8 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { traceEnhancers } from './enhancer-spans.js';
 import type { Server } from 'node:http';
 import { nameFastifyRoutes, traceHttpServer } from './http/http-server.tracing.js';
 import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
@@ -27,6 +28,7 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
     @Inject(OTEL_RESOLVED_OPTIONS) private readonly options: ResolvedOtelOptions,
     @Inject(OTEL_START_SOURCE) private readonly source: StartSource,
     @Optional() private readonly adapterHost?: HttpAdapterHost,
+    @Optional() private readonly modules?: ModulesContainer,
   ) {}
 
   onModuleInit(): void {
@@ -37,6 +39,12 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   onApplicationBootstrap(): void {
+    // Every module's instances exist by now, the guards and pipes of modules initialised after this one too.
+    if (this.leased && this.modules) traceEnhancers(this.modules, this.options.interceptor.enhancerSpans);
+    this.warnWithoutShutdownHooks();
+  }
+
+  private warnWithoutShutdownHooks(): void {
     if (!this.leased || !this.options.warnOnMissingShutdownHooks) return;
     // Checked a turn later so that enableShutdownHooks() right after init() counts.
     setImmediate(() => {

@@ -46,6 +46,7 @@ export const ATTR = {
   nestCallback: 'nestjs.callback',
   nestTransport: 'nestjs.transport',
   nestPattern: 'nestjs.pattern',
+  guardResult: 'nestjs.guard.allowed',
   rpcSystem: 'rpc.system',
   messagingSystem: 'messaging.system',
   messagingOperationType: 'messaging.operation.type',

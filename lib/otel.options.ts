@@ -14,6 +14,9 @@ export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi' | 'ja
 /** Resource detectors that can be chosen by name (also through `OTEL_NODE_RESOURCE_DETECTORS`). */
 export type ResourceDetectorName = 'host' | 'process' | 'os' | 'serviceinstance' | 'none';
 
+/** Enhancers that can get a span per call. */
+export type EnhancerKind = 'guards' | 'pipes';
+
 /** A rule that keeps a request out of tracing: an exact path, a glob (`*` matches anything), a RegExp or a predicate. */
 export type IgnoreRule = string | RegExp | ((path: string, request: IncomingMessage) => boolean);
 
@@ -62,6 +65,11 @@ export interface TracingInterceptorOptions {
   ignore?: IgnoreRule[];
   /** Attributes added to the server span of every traced HTTP request, e.g. a tenant id from a header. */
   requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
+  /**
+   * Also give guards and pipes a span per call (default none): what a 403 or a slow validation costs. Covers
+   * enhancers Nest instantiates (classes in `@UseGuards()`/`@UsePipes()`, `APP_GUARD`/`APP_PIPE` providers).
+   */
+  enhancerSpans?: EnhancerKind[];
   /** GraphQL: a span for each root field's resolver (`'root'`, the default) or for every resolver (`'all'`). */
   graphqlResolvers?: 'root' | 'all';
 }
@@ -160,6 +168,7 @@ export interface ResolvedOtelOptions {
     readonly hasIgnoreRules: boolean;
     readonly requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
     readonly graphqlResolvers: 'root' | 'all';
+    readonly enhancerSpans: readonly EnhancerKind[];
   };
   readonly redact?: ResolvedRedaction;
   readonly shutdownTimeoutMillis: number;
@@ -381,7 +390,16 @@ function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReade
     ignore: (path, request) => matchers.some((matches) => matches(path, request)),
     requestAttributes: options.requestAttributes,
     graphqlResolvers: resolveGraphqlResolvers(options.graphqlResolvers, reader),
+    enhancerSpans: resolveEnhancerSpans(options.enhancerSpans, reader),
   };
+}
+
+function resolveEnhancerSpans(given: unknown, reader: EnvReader): EnhancerKind[] {
+  if (given === undefined) return [];
+  const kinds: readonly unknown[] = Array.isArray(given) ? given : [given];
+  const valid = kinds.filter((kind): kind is EnhancerKind => kind === 'guards' || kind === 'pipes');
+  if (valid.length !== kinds.length || !Array.isArray(given)) reader.problem('interceptor.enhancerSpans', given, 'a list of "guards" and "pipes"');
+  return valid;
 }
 
 function resolveGraphqlResolvers(given: unknown, reader: EnvReader): 'root' | 'all' {

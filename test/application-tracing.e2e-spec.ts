@@ -1,4 +1,20 @@
-import { Controller, Get, Injectable, Logger, Module, Param, Query } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Logger,
+  Module,
+  Param,
+  ParseIntPipe,
+  Post,
+  Query,
+  UploadedFile,
+  UseGuards,
+  UseInterceptors,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
 import { SpanKind } from '@opentelemetry/api';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,14 +82,43 @@ class QuotesController {
   }
 }
 
+@Controller('resumes')
+class ResumesController {
+  constructor(private readonly traces: TraceService) {}
+
+  /** Multer parses the body in a stream callback, where other libraries lose the request's context. */
+  @Post()
+  @UseInterceptors(FileInterceptor('resume'))
+  upload(@UploadedFile() file: { originalname: string; size: number }) {
+    return this.traces.withSpan('resume.store', () => ({ name: file.originalname, size: file.size, traceId: this.traces.traceId() }));
+  }
+}
+
+@Injectable()
+class VaultGuard implements CanActivate {
+  canActivate(execution: ExecutionContext): boolean {
+    return execution.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-vault-key'] === 'open';
+  }
+}
+
+@Controller('vault')
+@UseGuards(VaultGuard)
+class VaultController {
+  @Get(':box')
+  open(@Param('box', ParseIntPipe) box: number) {
+    return { box };
+  }
+}
+
 @Module({
   imports: [
     OtelTestingModule.forRoot({
       serviceName: 'quotes',
       redact: { keys: ['user_agent.original'], queryParameters: ['token'] },
+      interceptor: { enhancerSpans: ['guards', 'pipes'] },
     }),
   ],
-  controllers: [QuotesController],
+  controllers: [QuotesController, ResumesController, VaultController],
   providers: [QuoteService],
 })
 class QuotesModule {}
@@ -163,6 +208,30 @@ describe.each([
     } else {
       expect(line).toContain(`[QuoteService] trace_id=${traceId} span_id=${spanId} quoting q-3`);
     }
+  });
+
+  it('keeps the request context through a multer FileInterceptor upload', async () => {
+    const form = new FormData();
+    form.append('resume', new Blob(['x'.repeat(2048)], { type: 'application/pdf' }), 'cv.pdf');
+    const body = (await (await fetch(`${running.url}/resumes`, { method: 'POST', body: form })).json()) as { size: number; traceId: string };
+    const server = await recorder.waitForServerSpan('/resumes');
+    expect(body.size).toBe(2048);
+    expect(body.traceId).toBe(server.spanContext().traceId);
+    expect(recorder.outline(server)).toEqual(['POST /resumes', '  ResumesController.upload', '    resume.store']);
+  });
+
+  it('gives guards and pipes spans when asked, so a denial shows which guard said no', async () => {
+    expect((await fetch(`${running.url}/vault/7`, { headers: { 'x-vault-key': 'open' } })).status).toBe(200);
+    const allowed = await recorder.waitForServerSpan('/vault/7');
+    // Nest runs pipes after interceptors, so a pipe's span sits under the handler span.
+    expect(recorder.outline(allowed)).toEqual(['GET /vault/:box', '  VaultGuard.canActivate', '  VaultController.open', '    ParseIntPipe.transform']);
+    expect(recorder.byName('VaultGuard.canActivate')[0].attributes).toMatchObject({ 'nestjs.type': 'guard', 'nestjs.guard.allowed': true });
+
+    recorder.reset();
+    expect((await fetch(`${running.url}/vault/8`)).status).toBe(403);
+    const denied = await recorder.waitForServerSpan('/vault/8');
+    expect(recorder.outline(denied)).toEqual(['GET /vault/:box', '  VaultGuard.canActivate']);
+    expect(recorder.byName('VaultGuard.canActivate')[0].attributes['nestjs.guard.allowed']).toBe(false);
   });
 
   it('keeps routes working with @Span above or below the route decorator', async () => {

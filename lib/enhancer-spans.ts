@@ -1,0 +1,61 @@
+import { context, type SpanOptions } from '@opentelemetry/api';
+import { ATTR } from './otel.constants.js';
+import type { EnhancerKind } from './otel.options.js';
+import { TracingRuntime } from './sdk/tracing-runtime.js';
+import { runInSpan } from './span-runner.js';
+
+/** What the container hands out for each provider and enhancer: its wrapper, with the instance once created. */
+interface InstanceWrapperLike {
+  readonly instance?: unknown;
+}
+
+/** The part of Nest's `ModulesContainer` (a Map of modules) this needs. */
+export interface ModulesLike {
+  values(): Iterable<{ injectables: Map<unknown, InstanceWrapperLike>; providers: Map<unknown, InstanceWrapperLike> }>;
+}
+
+/** The method that makes an instance a guard or a pipe, and the span type it gets. */
+const ENHANCER_METHODS: Record<EnhancerKind, { method: string; type: string }> = {
+  guards: { method: 'canActivate', type: 'guard' },
+  pipes: { method: 'transform', type: 'pipe' },
+};
+
+/** Instances already wrapped, per method: apps sharing a module (and a second bootstrap) must not wrap twice. */
+const wrapped = new WeakMap<object, Set<string>>();
+const runtime = TracingRuntime.get();
+
+/**
+ * Gives the guards and pipes the container created a span per call (`StaffOnlyGuard.canActivate`), under the
+ * request's server span. Guards run before interceptors, so they can only be timed by wrapping their instances.
+ * Enhancers created with `new` in a decorator or with `useGlobalPipes()` are outside the container and untouched.
+ */
+export function traceEnhancers(modules: ModulesLike, kinds: readonly EnhancerKind[]): void {
+  if (kinds.length === 0) return;
+  for (const module of modules.values()) {
+    for (const wrapper of [...module.injectables.values(), ...module.providers.values()]) {
+      for (const kind of kinds) wrapEnhancer(wrapper.instance, kind);
+    }
+  }
+}
+
+function wrapEnhancer(instance: unknown, kind: EnhancerKind): void {
+  if (instance === null || typeof instance !== 'object') return;
+  const { method, type } = ENHANCER_METHODS[kind];
+  const target = instance as Record<string | symbol, unknown>;
+  const original = target[method];
+  const done = wrapped.get(instance) ?? new Set<string>();
+  if (typeof original !== 'function' || done.has(method)) return;
+  const name = `${instance.constructor.name}.${method}`;
+  const options: SpanOptions = { attributes: { [ATTR.nestType]: type, [ATTR.codeFunction]: name } };
+  target[method] = function (this: unknown, ...args: unknown[]): unknown {
+    if (!runtime.running) return original.apply(this, args);
+    const parent = context.active();
+    return runInSpan(runtime.tracer.startSpan(name, options, parent), parent, (span) => {
+      const result = original.apply(this, args);
+      if (typeof result === 'boolean') span.setAttribute(ATTR.guardResult, result);
+      return result;
+    });
+  };
+  done.add(method);
+  wrapped.set(instance, done);
+}
