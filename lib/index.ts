@@ -24,3 +24,4 @@ export { TraceService, type PropagationCarrier } from './trace.service.js';
 export { Span, Traced, type TracedOptions } from './span.decorator.js';
 export { TracingConsoleLogger, traceLogFields, type TraceLogFields } from './tracing-console.logger.js';
 export { traceRpcClient, injectGrpcMetadata, type RpcClientLike, type TraceRpcClientOptions, type GrpcMetadataLike } from './rpc/trace-rpc-client.js';
+export { TraceTreeExporter, type TraceTreeExporterOptions } from './sdk/trace-tree.exporter.js';

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { ATTR, DEFAULTS } from './otel.constants.js';
 
 /** Exporters that can be chosen by name (also through `OTEL_TRACES_EXPORTER`). */
-export type ExporterName = 'otlp' | 'console' | 'none';
+export type ExporterName = 'otlp' | 'console' | 'tree' | 'none';
 /** OTLP transports (also through `OTEL_EXPORTER_OTLP_PROTOCOL`). */
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 /** Propagators that can be chosen by name (also through `OTEL_PROPAGATORS`). */
@@ -99,7 +99,10 @@ export interface OtelModuleOptions {
   resourceAttributes?: Attributes;
   /** Resource detectors (default host and process; `OTEL_NODE_RESOURCE_DETECTORS`). */
   resourceDetectors?: ResourceDetector[];
-  /** Where spans go: a name, several names, or an exporter instance (`OTEL_TRACES_EXPORTER`, default `otlp`). */
+  /**
+   * Where spans go: a name, several names, or an exporter instance (`OTEL_TRACES_EXPORTER`, default `otlp`).
+   * `tree` prints each finished trace as a tree in the terminal, for local development.
+   */
   exporter?: ExporterName | ExporterName[] | SpanExporter;
   /** OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`). */
   otlp?: OtlpExporterOptions;
@@ -135,6 +138,7 @@ export interface OtelModuleOptions {
 export type ResolvedExporter =
   | { kind: 'otlp'; protocol: OtlpProtocol; url: string; headers: Record<string, string>; timeoutMillis: number }
   | { kind: 'console' }
+  | { kind: 'tree' }
   | { kind: 'instance'; exporter: SpanExporter };
 
 /** Redaction rules, compiled. */
@@ -197,7 +201,7 @@ export class OtelConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'console', 'none'];
+const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'console', 'tree', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
 const PROPAGATOR_NAMES: readonly PropagatorName[] = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'];
 const DETECTOR_NAMES: readonly ResourceDetectorName[] = ['host', 'process', 'os', 'serviceinstance', 'none'];
@@ -298,7 +302,7 @@ function resolveExporters(options: OtelModuleOptions, reader: EnvReader): Resolv
   const source = given === undefined ? 'OTEL_TRACES_EXPORTER' : 'exporter';
   const valid = reader.names(source, names, EXPORTER_NAMES);
   if (valid.includes('none')) return [];
-  return [...new Set(valid)].map((name) => (name === 'otlp' ? resolveOtlp(options.otlp ?? {}, reader) : { kind: 'console' }));
+  return [...new Set(valid)].map((name) => (name === 'otlp' ? resolveOtlp(options.otlp ?? {}, reader) : { kind: name as 'console' | 'tree' }));
 }
 
 function resolveOtlp(otlp: OtlpExporterOptions, reader: EnvReader): ResolvedExporter {

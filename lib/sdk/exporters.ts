@@ -2,6 +2,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter as OtlpGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as OtlpHttpTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { createEmptyMetadata } from '@opentelemetry/otlp-grpc-exporter-base';
+import { TraceTreeExporter } from './trace-tree.exporter.js';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -19,6 +20,8 @@ export function createExporter(spec: ResolvedExporter): SpanExporter {
       return spec.exporter;
     case 'console':
       return new ConsoleSpanExporter();
+    case 'tree':
+      return new TraceTreeExporter();
     case 'otlp':
       return spec.protocol === 'grpc' ? createGrpcExporter(spec) : createHttpExporter(spec);
   }
@@ -76,7 +79,7 @@ export class ExportLedger {
 /**
  * The span processors for the resolved options: the `leading` ones (redaction, test recorders), the user's own,
  * then one per exporter.
- * The console exporter gets a simple processor so that local output appears as spans end.
+ * The console and tree exporters get a simple processor so that local output appears as spans end.
  */
 export function createSpanProcessors(
   options: ResolvedOtelOptions,
@@ -85,7 +88,7 @@ export function createSpanProcessors(
 ): SpanProcessor[] {
   const exporting = options.exporters.map((spec): SpanProcessor => {
     const exporter = ledger.track(createExporter(spec));
-    if (spec.kind === 'console') return new SimpleSpanProcessor({ exporter });
+    if (spec.kind === 'console' || spec.kind === 'tree') return new SimpleSpanProcessor({ exporter });
     return new BatchSpanProcessor({ exporter, ...options.batch });
   });
   const extras = [...leading, ...options.spanProcessors];
