@@ -52,7 +52,21 @@ describe('TraceTreeExporter', () => {
     await exportAll(exporter);
     expect(output.map((o) => o.split('\n')[0])).toEqual(['trace 4bf92f3577b34da6a3ce929d0e0e4736 portal']);
     await exporter.shutdown();
-    expect(output[1]).toContain('orphan');
+    expect(output[1].split('\n').slice(0, 2)).toEqual([expect.stringMatching(/ portal \(ended after its parent\)$/), expect.stringContaining('orphan')]);
+  });
+
+  it('prints a span that ends after its local root at once, as a late part of that trace', async () => {
+    const tracer = trace.getTracer('t');
+    const output: string[] = [];
+    const exporter = new TraceTreeExporter({ write: (text) => output.push(text), colors: false });
+    const root = tracer.startSpan('POST /scores');
+    const straggler = tracer.startSpan('score.location', {}, trace.setSpan(context.active(), root));
+    root.end();
+    await exportAll(exporter);
+    tracing.recorder.reset();
+    straggler.end();
+    await exportAll(exporter);
+    expect(output.map((o) => o.split('\n')[0].replace(/[0-9a-f]{32}/, 'ID'))).toEqual(['trace ID portal', 'trace ID portal (ended after its parent)']);
   });
 
   it('keeps a bounded number of traces waiting for their root', async () => {

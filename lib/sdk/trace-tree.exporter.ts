@@ -29,6 +29,8 @@ interface Node {
  */
 export class TraceTreeExporter implements SpanExporter {
   private readonly pending = new Map<string, ReadableSpan[]>();
+  /** Span ids already printed, per trace, so that a span ending after its parent prints at once as a late part. */
+  private readonly printed = new Map<string, Set<string>>();
   private readonly write: (text: string) => void;
   private readonly colors: boolean;
   private readonly maxPendingTraces: number;
@@ -63,7 +65,7 @@ export class TraceTreeExporter implements SpanExporter {
     spans.push(span);
     this.pending.delete(traceId);
     this.pending.set(traceId, spans);
-    if (isLocalRoot(span)) this.printPending(traceId);
+    if (isLocalRoot(span) || this.parentPrinted(span)) this.printPending(traceId);
     if (this.pending.size > this.maxPendingTraces) this.printPending(this.pending.keys().next().value as string);
   }
 
@@ -71,14 +73,25 @@ export class TraceTreeExporter implements SpanExporter {
     const spans = this.pending.get(traceId);
     this.pending.delete(traceId);
     if (!spans || spans.length === 0) return;
-    for (const root of buildTrees(spans)) this.write(this.render(root));
+    const printed = this.printed.get(traceId) ?? new Set<string>();
+    for (const root of buildTrees(spans)) this.write(this.render(root, !isLocalRoot(root.span)));
+    for (const span of spans) printed.add(span.spanContext().spanId);
+    this.printed.delete(traceId);
+    this.printed.set(traceId, printed);
+    if (this.printed.size > this.maxPendingTraces) this.printed.delete(this.printed.keys().next().value as string);
   }
 
-  private render(root: Node): string {
+  private parentPrinted(span: ReadableSpan): boolean {
+    const parentId = span.parentSpanContext?.spanId;
+    return parentId !== undefined && this.printed.get(span.spanContext().traceId)?.has(parentId) === true;
+  }
+
+  private render(root: Node, late: boolean): string {
     const start = hrTimeToMilliseconds(root.span.startTime);
     const total = Math.max(durationOf(root.span), 0.001);
     const service = String(root.span.resource.attributes['service.name'] ?? 'unknown_service');
-    const header = `${this.paint('bold', `trace ${root.span.spanContext().traceId}`)} ${this.paint('cyan', service)}`;
+    const note = late ? this.paint('dim', ' (ended after its parent)') : '';
+    const header = `${this.paint('bold', `trace ${root.span.spanContext().traceId}`)} ${this.paint('cyan', service)}${note}`;
     const rows: [string, ReadableSpan][] = [];
     const walk = (node: Node, prefix: string, childPrefix: string) => {
       rows.push([prefix + node.span.name, node.span]);
