@@ -1,18 +1,10 @@
 import { context, type SpanOptions } from '@opentelemetry/api';
+import type { ModulesLike } from './handler-discovery.js';
 import { ATTR } from './otel.constants.js';
 import type { EnhancerKind } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { runInSpan } from './span-runner.js';
 
-/** What the container hands out for each provider and enhancer: its wrapper, with the instance once created. */
-interface InstanceWrapperLike {
-  readonly instance?: unknown;
-}
-
-/** The part of Nest's `ModulesContainer` (a Map of modules) this needs. */
-export interface ModulesLike {
-  values(): Iterable<{ injectables: Map<unknown, InstanceWrapperLike>; providers: Map<unknown, InstanceWrapperLike> }>;
-}
 
 /** The method that makes an instance a guard or a pipe, and the span type it gets. */
 const ENHANCER_METHODS: Record<EnhancerKind, { method: string; type: string }> = {

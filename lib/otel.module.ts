@@ -1,6 +1,7 @@
-import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
-import { OtelLifecycle } from './otel-lifecycle.service.js';
+import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type NestModule, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
+import { discoverHandlers } from './handler-discovery.js';
+import { OtelLifecycle, wrapsRouteHandlers } from './otel-lifecycle.service.js';
 import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
 import { resolveOtelOptions, type OtelModuleOptions, type ResolvedOtelOptions } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
@@ -20,7 +21,14 @@ export interface OtelModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> 
  * server span per HTTP request and a span per handler. Import it once, in the root module.
  */
 @Module({})
-export class OtelModule {
+export class OtelModule implements NestModule {
+  constructor(private readonly lifecycle: OtelLifecycle) {}
+
+  /** Nest calls this after providers exist and before it registers routes: the moment to wrap them. */
+  configure(): void {
+    this.lifecycle.prepareRoutes();
+  }
+
   /**
    * Resolves the options against the `OTEL_*` environment and starts the SDK right away, while `AppModule` is
    * being imported and before Nest loads its HTTP platform, so auto-instrumentation can patch it.
@@ -30,11 +38,7 @@ export class OtelModule {
   static forRoot(options: OtelModuleOptions = {}): DynamicModule {
     const resolved = resolveOtelOptions(options);
     TracingRuntime.get().ensureStarted(resolved, 'forRoot');
-    return OtelModule.assemble(
-      [{ provide: OTEL_RESOLVED_OPTIONS, useValue: resolved }],
-      'forRoot',
-      resolved.interceptor.global ? [{ provide: APP_INTERCEPTOR, useExisting: TracingInterceptor }] : [],
-    );
+    return OtelModule.assemble([{ provide: OTEL_RESOLVED_OPTIONS, useValue: resolved }], 'forRoot');
   }
 
   /**
@@ -48,24 +52,42 @@ export class OtelModule {
       useFactory: async (...args: never[]) => resolveOtelOptions(await options.useFactory(...args)),
       inject: options.inject ?? [],
     };
-    const interceptorProvider: Provider = {
-      provide: APP_INTERCEPTOR,
-      useFactory: (resolved: ResolvedOtelOptions, interceptor: TracingInterceptor) =>
-        resolved.interceptor.global ? interceptor : PASS_THROUGH,
-      inject: [OTEL_RESOLVED_OPTIONS, TracingInterceptor],
-    };
-    return { ...OtelModule.assemble([optionsProvider], 'forRootAsync', [interceptorProvider]), imports: options.imports ?? [] };
+    return { ...OtelModule.assemble([optionsProvider], 'forRootAsync'), imports: options.imports ?? [] };
   }
 
-  private static assemble(optionProviders: Provider[], source: string, extra: Provider[]): DynamicModule {
+  private static assemble(optionProviders: Provider[], source: string): DynamicModule {
+    const globalInterceptor: Provider = {
+      provide: APP_INTERCEPTOR,
+      useFactory: globalInterceptorFor,
+      inject: [OTEL_RESOLVED_OPTIONS, TracingInterceptor, { token: ModulesContainer, optional: true }],
+    };
     return {
       module: OtelModule,
       global: true,
-      providers: [...optionProviders, { provide: OTEL_START_SOURCE, useValue: source }, OtelLifecycle, TracingInterceptor, TraceService, ...extra],
+      providers: [
+        ...optionProviders,
+        { provide: OTEL_START_SOURCE, useValue: source },
+        OtelLifecycle,
+        TracingInterceptor,
+        TraceService,
+        globalInterceptor,
+      ],
       exports: [OTEL_RESOLVED_OPTIONS, TracingInterceptor, TraceService],
     };
   }
 }
 
-/** Stands in for the global interceptor when forRootAsync's options turn it off. */
-const PASS_THROUGH = { intercept: (_: unknown, next: { handle: () => unknown }) => next.handle() };
+/**
+ * The global interceptor, only where it has work: message patterns, gateways and resolvers, or any handler on
+ * Nest below 12. Otherwise none at all (Nest skips a global enhancer a factory returns null for), because any
+ * interceptor puts every request through Nest's rxjs pipeline, and HTTP handlers are traced without one.
+ */
+function globalInterceptorFor(
+  options: ResolvedOtelOptions,
+  interceptor: TracingInterceptor,
+  modules: ModulesContainer | undefined,
+): TracingInterceptor | null {
+  if (!options.interceptor.global) return null;
+  if (!wrapsRouteHandlers(options)) return options.enabled ? interceptor : null;
+  return !modules || discoverHandlers(modules).hasNonHttpHandlers ? interceptor : null;
+}

@@ -25,7 +25,7 @@ describe('resolveOtelOptions: defaults', () => {
     expect(resolved.propagators).toEqual(['tracecontext', 'baggage']);
     expect(resolved.resourceDetectors).toEqual(['host', 'process']);
     expect(resolved.shutdownTimeoutMillis).toBe(5000);
-    expect(resolved.batch).toEqual({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000 });
+    expect(resolved.batch).toEqual({ maxQueueSize: 8192, maxExportBatchSize: 2048, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000 });
   });
 
   it('ignores /health and everything below it by default, and nothing else', () => {
@@ -103,6 +103,10 @@ describe('resolveOtelOptions: environment merging', () => {
     expect(resolve({}, { OTEL_TRACES_EXPORTER: 'none' }).exporters).toEqual([]);
     const exporter = new InMemorySpanExporter();
     expect(resolve({ exporter }, { OTEL_TRACES_EXPORTER: 'console' }).exporters).toEqual([{ kind: 'instance', exporter }]);
+  });
+
+  it('shrinks the default batch size to a smaller queue given alone', () => {
+    expect(resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '1000' }).batch).toMatchObject({ maxQueueSize: 1000, maxExportBatchSize: 1000 });
   });
 
   it('reads OTEL_BSP_* and lets batch options win', () => {

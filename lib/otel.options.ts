@@ -45,11 +45,11 @@ export interface OtlpExporterOptions {
   timeoutMillis?: number;
 }
 
-/** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the OpenTelemetry defaults. */
+/** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the library's defaults. */
 export interface BatchOptions {
-  /** Spans buffered before new ones are dropped (default 2048). */
+  /** Spans buffered before new ones are dropped (default 8192). */
   maxQueueSize?: number;
-  /** Spans sent in one export (default 512, at most `maxQueueSize`). */
+  /** Spans sent in one export (default 2048, at most `maxQueueSize`). */
   maxExportBatchSize?: number;
   /** Delay between two exports, in milliseconds (default 5000). */
   scheduledDelayMillis?: number;
@@ -347,6 +347,9 @@ function resolveBatch(batch: BatchOptions, reader: EnvReader): Required<BatchOpt
     scheduledDelayMillis: field('scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY', 0),
     exportTimeoutMillis: field('exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT', 0),
   };
+  const batchSizeGiven = batch.maxExportBatchSize !== undefined || reader.env('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') !== undefined;
+  // A smaller queue alone (OTEL_BSP_MAX_QUEUE_SIZE=1000) is valid: the default batch size shrinks to fit it.
+  if (!batchSizeGiven) resolved.maxExportBatchSize = Math.min(resolved.maxExportBatchSize, resolved.maxQueueSize);
   if (resolved.maxExportBatchSize > resolved.maxQueueSize) {
     reader.problem('batch.maxExportBatchSize', resolved.maxExportBatchSize, `at most maxQueueSize (${resolved.maxQueueSize})`);
   }

@@ -1,6 +1,6 @@
 import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { isObservable, Observable } from 'rxjs';
-import { ATTR } from './otel.constants.js';
+import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE } from './otel.constants.js';
 
 /** Records a thrown value on a span: the exception event, `error.type` and ERROR status with its message. */
 export function recordFailure(span: Span, error: unknown): void {
@@ -86,4 +86,10 @@ function settleInSpan<V>(span: Span, pending: PromiseLike<V>): Promise<V> {
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/** On Nest below 12, instrumentation-nestjs-core wraps handlers in spans of its own; the library defers to it. */
+export function madeByNestCoreInstrumentation(span: Span | undefined): boolean {
+  const scope = (span as { instrumentationScope?: { name?: string } } | undefined)?.instrumentationScope;
+  return scope?.name === NESTJS_CORE_INSTRUMENTATION_SCOPE;
 }

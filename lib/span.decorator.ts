@@ -1,4 +1,5 @@
 import { context, type SpanOptions } from '@opentelemetry/api';
+import { copyMethodIdentity, hasMarker } from './method-identity.js';
 import { ATTR } from './otel.constants.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { runInSpan } from './span-runner.js';
@@ -69,30 +70,12 @@ function traceMethod(original: AnyMethod, spanName: string, options: SpanOptions
     const parent = context.active();
     return runInSpan(runtime.tracer.startSpan(spanName, spanOptions, parent), parent, () => original.apply(this, args));
   };
-  keepIdentity(original, wrapper);
+  copyMethodIdentity(original, wrapper, TRACED_METHOD);
   return wrapper;
 }
 
-/** Nest reads routes, patterns and schedules from metadata on the method itself: the wrapper must carry it. */
-function keepIdentity(original: AnyMethod, wrapper: AnyMethod): void {
-  Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-  Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
-  Object.defineProperty(wrapper, TRACED_METHOD, { value: true });
-  const metadata = Reflect as unknown as ReflectMetadata;
-  if (typeof metadata.getOwnMetadataKeys !== 'function') return;
-  for (const key of metadata.getOwnMetadataKeys(original)) {
-    metadata.defineMetadata(key, metadata.getOwnMetadata(key, original), wrapper);
-  }
-}
-
-interface ReflectMetadata {
-  getOwnMetadataKeys(target: object): unknown[];
-  getOwnMetadata(key: unknown, target: object): unknown;
-  defineMetadata(key: unknown, value: unknown, target: object): void;
-}
-
 function isTraced(method: unknown): boolean {
-  return (method as { [TRACED_METHOD]?: boolean })[TRACED_METHOD] === true;
+  return hasMarker(method, TRACED_METHOD);
 }
 
 function ownerName(target: object): string {

@@ -1,15 +1,15 @@
 import { Inject, Injectable, Optional, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { trace, type Span } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { tap, type Observable } from 'rxjs';
 import { graphqlAdapter } from './adapters/graphql.adapter.js';
 import { httpAdapter } from './adapters/http.adapter.js';
 import { rpcAdapter } from './adapters/rpc.adapter.js';
 import { wsAdapter } from './adapters/ws.adapter.js';
 import type { TransportAdapter } from './adapters/transport-adapter.js';
-import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE, OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
+import { ATTR, OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
 import type { ResolvedOtelOptions } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
-import { observeInSpan } from './span-runner.js';
+import { madeByNestCoreInstrumentation, observeInSpan } from './span-runner.js';
 
 const ADAPTERS: Partial<Record<string, TransportAdapter>> = {
   http: httpAdapter,
@@ -59,9 +59,4 @@ export class TracingInterceptor implements NestInterceptor {
     const handled = observeInSpan(span, trace.setSpan(entry.parent, span), handle);
     return entry.entrySpan ? observeInSpan(entry.entrySpan, entry.parent, () => handled) : handled;
   }
-}
-
-function madeByNestCoreInstrumentation(span: Span | undefined): boolean {
-  const scope = (span as { instrumentationScope?: { name?: string } } | undefined)?.instrumentationScope;
-  return scope?.name === NESTJS_CORE_INSTRUMENTATION_SCOPE;
 }

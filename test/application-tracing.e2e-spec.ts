@@ -223,8 +223,8 @@ describe.each([
   it('gives guards and pipes spans when asked, so a denial shows which guard said no', async () => {
     expect((await fetch(`${running.url}/vault/7`, { headers: { 'x-vault-key': 'open' } })).status).toBe(200);
     const allowed = await recorder.waitForServerSpan('/vault/7');
-    // Nest runs pipes after interceptors, so a pipe's span sits under the handler span.
-    expect(recorder.outline(allowed)).toEqual(['GET /vault/:box', '  VaultGuard.canActivate', '  VaultController.open', '    ParseIntPipe.transform']);
+    // Guard, pipe and handler run one after the other, in that order, under the server span.
+    expect(recorder.outline(allowed)).toEqual(['GET /vault/:box', '  VaultGuard.canActivate', '  ParseIntPipe.transform', '  VaultController.open']);
     expect(recorder.byName('VaultGuard.canActivate')[0].attributes).toMatchObject({ 'nestjs.type': 'guard', 'nestjs.guard.allowed': true });
 
     recorder.reset();

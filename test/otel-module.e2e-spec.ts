@@ -1,6 +1,6 @@
-import { Controller, Get, Injectable, Logger, Module, Param, type LoggerService } from '@nestjs/common';
+import { Controller, Get, Injectable, Logger, Module, Param, UseInterceptors, type LoggerService } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
-import { OtelConfigError, OtelModule } from '../lib/index.js';
+import { OtelConfigError, OtelModule, TracingInterceptor } from '../lib/index.js';
 import { startApp } from './support/apps.js';
 import { SpanRecorder } from '../lib/testing/index.js';
 import { activeResources, resourcesLeftSince } from './support/handles.js';
@@ -11,6 +11,21 @@ class OrdersController {
   @Get(':id')
   findOne(@Param('id') id: string) {
     return { id };
+  }
+}
+
+/** Used only by the `global: false` test: handler wrapping is per class, and other tests' apps trace globally. */
+@Controller('invoices')
+class InvoicesController {
+  @Get('plain')
+  plain() {
+    return { traced: false };
+  }
+
+  @Get('traced')
+  @UseInterceptors(TracingInterceptor)
+  traced() {
+    return { traced: true };
   }
 }
 
@@ -159,6 +174,26 @@ describe('OtelModule', () => {
       expect(warnings[0]).toContain('app.enableShutdownHooks()');
     } finally {
       Logger.overrideLogger(true);
+    }
+  });
+
+  it('with interceptor.global false, makes handler spans only where TracingInterceptor is applied', async () => {
+    const recorder = new SpanRecorder();
+    @Module({
+      imports: [OtelModule.forRoot({ exporter: 'none', spanProcessors: [recorder], instrumentations: [], interceptor: { global: false } })],
+      controllers: [InvoicesController],
+    })
+    class InvoicesModule {}
+    const { app, url } = await startApp(InvoicesModule);
+    try {
+      await fetch(`${url}/invoices/plain`);
+      await fetch(`${url}/invoices/traced`);
+      const plain = await recorder.waitForServerSpan('/invoices/plain');
+      const traced = await recorder.waitForServerSpan('/invoices/traced');
+      expect(recorder.outline(plain)).toEqual(['GET /invoices/plain']);
+      expect(recorder.outline(traced)).toEqual(['GET /invoices/traced', '  InvoicesController.traced']);
+    } finally {
+      await app.close();
     }
   });
 });

@@ -1,21 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { freePort } from './support/ports.js';
 import { ROOT, runNode, startChildApp, type ChildApp } from './support/child-app.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
 const ENGINE = join(ROOT, 'build/sample-app/matching-engine/main.js');
 const PORTAL = join(ROOT, 'build/sample-app/candidate-portal/main.js');
 const MATCH_ROUTE = 'GET /candidates/:candidateId/matches/:jobId';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The two sample services as users run them (built JS, OTEL_* configuration only), exporting over OTLP/gRPC to

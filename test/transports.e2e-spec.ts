@@ -16,25 +16,18 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { firstValueFrom, type Observable } from 'rxjs';
 import WebSocket from 'ws';
 import { injectGrpcMetadata, OtelModule, traceRpcClient } from '../lib/index.js';
 import { SpanRecorder } from '../lib/testing/index.js';
+import { freePort } from './support/ports.js';
 import { ROOT } from './support/child-app.js';
 
 const recorder = new SpanRecorder();
 // One module definition for every app of this file: they share the process's SDK and so this recorder.
 const TRACING = OtelModule.forRoot({ serviceName: 'transports', exporter: 'none', spanProcessors: [recorder], instrumentations: [] });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 @Controller()
 class ScoringHandlers {

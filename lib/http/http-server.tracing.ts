@@ -1,4 +1,4 @@
-import { context, type Tracer } from '@opentelemetry/api';
+import { context, trace, type Tracer } from '@opentelemetry/api';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 import { nameRequestRoute, requestTrace, traceRequest } from './http-request-trace.js';
@@ -29,6 +29,48 @@ export function traceHttpServer(
     server.removeListener('request', listener);
     server.on('request', traced);
   }
+}
+
+/** Route registration methods of Nest's HTTP adapters (Express and Fastify), by the HTTP verbs Nest maps. */
+const ROUTE_REGISTRATIONS = [
+  'get', 'post', 'put', 'delete', 'patch', 'options', 'head', 'all', 'search',
+  'propfind', 'proppatch', 'mkcol', 'copy', 'move', 'lock', 'unlock',
+] as const;
+
+type RouteHandlerFn = (this: unknown, request: { raw?: IncomingMessage }, response: unknown, next?: unknown) => unknown;
+const RESTORING = Symbol('nestjs-tracing.restoring-route');
+
+/**
+ * Body parsers resume the request from stream events, which run outside the request's context, so a POST
+ * reached its route with no active span. Wrapping the route handlers Nest registers puts the request's context
+ * back at the route, before guards, interceptors, pipes and the handler. It changes nothing on the request
+ * object, so requests keep one shape whether sampled or not. Call before Nest registers its routes.
+ */
+export function restoreContextAtRoutes(adapter: object): void {
+  const target = adapter as Record<string, unknown> & { [RESTORING]?: true };
+  if (target[RESTORING]) return;
+  target[RESTORING] = true;
+  for (const name of ROUTE_REGISTRATIONS) {
+    const register = target[name];
+    if (typeof register !== 'function') continue;
+    target[name] = function (this: unknown, ...args: unknown[]): unknown {
+      const last = args.length - 1;
+      if (typeof args[last] === 'function') args[last] = inRequestContext(args[last] as RouteHandlerFn);
+      return (register as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  }
+}
+
+function inRequestContext(handler: RouteHandlerFn): RouteHandlerFn {
+  return function (this: unknown, request, response, next) {
+    const state = requestTrace((request.raw ?? request) as IncomingMessage);
+    if (!state || trace.getSpan(context.active()) === state.span) return handler.call(this, request, response, next);
+    return context.with(state.context, callRoute, undefined, handler, this, request, response, next);
+  };
+}
+
+function callRoute(handler: RouteHandlerFn, self: unknown, request: { raw?: IncomingMessage }, response: unknown, next: unknown): unknown {
+  return handler.call(self, request, response, next);
 }
 
 /** The part of a Fastify instance the route hook needs. */

@@ -1,6 +1,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode, hrTimeToMilliseconds, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { buildSpanTrees, type SpanTreeNode } from '../span-tree.js';
 
 /** Options of {@link TraceTreeExporter}. */
 export interface TraceTreeExporterOptions {
@@ -17,10 +18,6 @@ export interface TraceTreeExporterOptions {
 const KIND = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
 const COLOR = { red: '\u001b[31m', dim: '\u001b[2m', bold: '\u001b[1m', cyan: '\u001b[36m', reset: '\u001b[0m' };
 
-interface Node {
-  readonly span: ReadableSpan;
-  readonly children: Node[];
-}
 
 /**
  * Prints each finished trace of this process as a tree with a waterfall, for local development: service,
@@ -74,7 +71,7 @@ export class TraceTreeExporter implements SpanExporter {
     this.pending.delete(traceId);
     if (!spans || spans.length === 0) return;
     const printed = this.printed.get(traceId) ?? new Set<string>();
-    for (const root of buildTrees(spans)) this.write(this.render(root, !isLocalRoot(root.span)));
+    for (const root of buildSpanTrees(spans)) this.write(this.render(root, !isLocalRoot(root.span)));
     for (const span of spans) printed.add(span.spanContext().spanId);
     this.printed.delete(traceId);
     this.printed.set(traceId, printed);
@@ -86,14 +83,14 @@ export class TraceTreeExporter implements SpanExporter {
     return parentId !== undefined && this.printed.get(span.spanContext().traceId)?.has(parentId) === true;
   }
 
-  private render(root: Node, late: boolean): string {
+  private render(root: SpanTreeNode, late: boolean): string {
     const start = hrTimeToMilliseconds(root.span.startTime);
     const total = Math.max(durationOf(root.span), 0.001);
     const service = String(root.span.resource.attributes['service.name'] ?? 'unknown_service');
     const note = late ? this.paint('dim', ' (ended after its parent)') : '';
     const header = `${this.paint('bold', `trace ${root.span.spanContext().traceId}`)} ${this.paint('cyan', service)}${note}`;
     const rows: [string, ReadableSpan][] = [];
-    const walk = (node: Node, prefix: string, childPrefix: string) => {
+    const walk = (node: SpanTreeNode, prefix: string, childPrefix: string) => {
       rows.push([prefix + node.span.name, node.span]);
       node.children.forEach((child, i) => {
         const last = i === node.children.length - 1;
@@ -127,17 +124,6 @@ export class TraceTreeExporter implements SpanExporter {
 /** A span whose parent is in another process (or absent) starts this process's part of a trace. */
 function isLocalRoot(span: ReadableSpan): boolean {
   return span.parentSpanContext === undefined || span.parentSpanContext.isRemote === true;
-}
-
-function buildTrees(spans: ReadableSpan[]): Node[] {
-  const sorted = [...spans].sort((a, b) => hrTimeToMilliseconds(a.startTime) - hrTimeToMilliseconds(b.startTime));
-  const nodes = new Map(sorted.map((span) => [span.spanContext().spanId, { span, children: [] as Node[] }]));
-  const roots: Node[] = [];
-  for (const node of nodes.values()) {
-    const parent = node.span.parentSpanContext && nodes.get(node.span.parentSpanContext.spanId);
-    (parent ? parent.children : roots).push(node);
-  }
-  return roots;
 }
 
 function durationOf(span: ReadableSpan): number {

@@ -1,12 +1,10 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { TracingRuntime } from '../sdk/tracing-runtime.js';
+import { buildSpanTrees, type SpanTreeNode } from '../span-tree.js';
 
-/** A finished span with its finished children, as {@link SpanRecorder.tree} returns them. */
-export interface SpanTreeNode {
-  readonly span: ReadableSpan;
-  readonly children: SpanTreeNode[];
-}
+export type { SpanTreeNode };
+
 
 /**
  * Keeps every span as it ends, for assertions in tests. It sees spans synchronously, with no export queue to
@@ -69,14 +67,7 @@ export class SpanRecorder implements SpanProcessor {
    * a continued trace, for one). Children are in start order.
    */
   tree(traceId: string): SpanTreeNode[] {
-    const spans = this.byTrace(traceId).sort((a, b) => compareTime(a.startTime, b.startTime));
-    const nodes = new Map(spans.map((span) => [span.spanContext().spanId, { span, children: [] as SpanTreeNode[] }]));
-    const roots: SpanTreeNode[] = [];
-    for (const node of nodes.values()) {
-      const parent = node.span.parentSpanContext && nodes.get(node.span.parentSpanContext.spanId);
-      (parent ? parent.children : roots).push(node);
-    }
-    return roots;
+    return buildSpanTrees(this.byTrace(traceId));
   }
 
   /**
@@ -163,8 +154,4 @@ function findNode(nodes: SpanTreeNode[], spanId: string): SpanTreeNode | undefin
     if (found) return found;
   }
   return undefined;
-}
-
-function compareTime(a: readonly [number, number], b: readonly [number, number]): number {
-  return a[0] - b[0] || a[1] - b[1];
 }

@@ -1,0 +1,52 @@
+import { context, trace, type Attributes } from '@opentelemetry/api';
+import type { RouteHandler } from '../handler-discovery.js';
+import { copyMethodIdentity, hasMarker } from '../method-identity.js';
+import { ATTR } from '../otel.constants.js';
+import { TracingRuntime } from '../sdk/tracing-runtime.js';
+import { madeByNestCoreInstrumentation, runInSpan } from '../span-runner.js';
+
+type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
+
+const TRACED_ROUTE = Symbol.for('nestjs-tracing.traced-route');
+const runtime = TracingRuntime.get();
+
+/**
+ * Gives every HTTP route handler a span (`UsersController.findOne`) by wrapping the controller method itself,
+ * before Nest registers its routes. A global interceptor would do the same but puts every request of the app
+ * through Nest's interceptor pipeline (rxjs), which costs more than the spans; the wrapper costs one check
+ * when the request is not sampled. It runs after guards, interceptors and pipes, as the handler does.
+ */
+export function traceRouteHandlers(routes: readonly RouteHandler[]): void {
+  for (const { controller, method } of routes) {
+    const original = controller.prototype[method];
+    if (typeof original !== 'function' || isTracedRoute(original)) continue;
+    controller.prototype[method] = wrapRoute(original as AnyMethod, controller.name, method);
+  }
+}
+
+/** Whether the handler already makes its own span, so that the interceptor leaves it alone. */
+export function isTracedRoute(handler: unknown): boolean {
+  return hasMarker(handler, TRACED_ROUTE);
+}
+
+function wrapRoute(original: AnyMethod, controller: string, callback: string): AnyMethod {
+  const name = `${controller}.${callback}`;
+  const attributes: Attributes = {
+    [ATTR.component]: '@nestjs/core',
+    [ATTR.nestType]: 'handler',
+    [ATTR.nestController]: controller,
+    [ATTR.nestCallback]: callback,
+    [ATTR.nestTransport]: 'http',
+  };
+  const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+    if (!runtime.running) return original.apply(this, args);
+    const active = context.active();
+    const parent = trace.getSpan(active);
+    // Unsampled and ignored requests (and code outside a request) pay for this check only.
+    if (!parent?.isRecording() || madeByNestCoreInstrumentation(parent)) return original.apply(this, args);
+    return runInSpan(runtime.tracer.startSpan(name, { attributes }, active), active, () => original.apply(this, args));
+  };
+  copyMethodIdentity(original, wrapper, TRACED_ROUTE);
+  return wrapper;
+}
+
