@@ -19,9 +19,10 @@ const ADAPTERS: Partial<Record<string, TransportAdapter>> = {
 };
 
 /**
- * Gives every handler invocation an INTERNAL span named `Controller.handler`, under the entry span of its
- * transport, which it names after the route or pattern. `OtelModule` registers it globally; with
- * `interceptor.global: false` add it with `@UseInterceptors(TracingInterceptor)` where wanted.
+ * Gives a handler invocation an INTERNAL span named `Controller.handler`, under the entry span of its transport
+ * (opened here for messages, WebSocket events and GraphQL operations). `OtelModule` registers it globally when the
+ * app has such handlers; HTTP handlers on Nest 12 get their spans from wrapped controller methods instead, which
+ * costs less. With `interceptor.global: false`, add it with `@UseInterceptors(TracingInterceptor)` where wanted.
  */
 @Injectable()
 export class TracingInterceptor implements NestInterceptor {
