@@ -111,7 +111,8 @@ export class TraceTreeExporter implements SpanExporter {
     const name = label.length > width ? `${label.slice(0, width - 1)}…` : label.padEnd(width);
     const code = span.attributes['http.response.status_code'];
     const failed = span.status.code === SpanStatusCode.ERROR;
-    const status = failed ? this.paint('red', `ERROR${span.status.message ? ` ${span.status.message}` : ''}`) : code !== undefined ? String(code) : '';
+    const error = failed ? this.paint('red', `ERROR${span.status.message ? ` ${span.status.message}` : ''}`) : '';
+    const status = [code === undefined ? '' : String(code), error].filter(Boolean).join(' ');
     const columns = [name, (KIND[span.kind] ?? String(span.kind)).padEnd(8), `${durationOf(span).toFixed(1).padStart(8)} ms`, this.paint('dim', bar.padEnd(this.barWidth)), status];
     return `  ${columns.join('  ')}`.trimEnd();
   }
