@@ -66,12 +66,17 @@ function classOf(wrapper: ClassWrapperLike): RouteHandler['controller'] | undefi
   return typeof metatype === 'function' && metatype.prototype ? (metatype as unknown as RouteHandler['controller']) : undefined;
 }
 
+/** Method names of a prototype and the classes it extends: Nest serves routes a base controller declares. */
 function methodNames(prototype: Record<string, unknown>): string[] {
-  return Object.getOwnPropertyNames(prototype).filter((name) => {
-    if (name === 'constructor') return false;
-    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
-    return typeof descriptor?.value === 'function';
-  });
+  const names = new Set<string>();
+  for (let at: object | null = prototype; at && at !== Object.prototype; at = Object.getPrototypeOf(at)) {
+    for (const name of Object.getOwnPropertyNames(at)) {
+      if (name === 'constructor' || names.has(name)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(at, name);
+      if (typeof descriptor?.value === 'function') names.add(name);
+    }
+  }
+  return [...names];
 }
 
 function metadata(key: string, target: unknown): unknown {

@@ -110,6 +110,17 @@ class VaultController {
   }
 }
 
+/** Routes declared once in a base class, served by each subclass under its own path. */
+abstract class CatalogController {
+  @Get('count')
+  count() {
+    return { count: 3 };
+  }
+}
+
+@Controller('jobs')
+class JobsController extends CatalogController {}
+
 @Module({
   imports: [
     OtelTestingModule.forRoot({
@@ -118,7 +129,7 @@ class VaultController {
       interceptor: { enhancerSpans: ['guards', 'pipes'] },
     }),
   ],
-  controllers: [QuotesController, ResumesController, VaultController],
+  controllers: [QuotesController, ResumesController, VaultController, JobsController],
   providers: [QuoteService],
 })
 class QuotesModule {}
@@ -232,6 +243,12 @@ describe.each([
     const denied = await recorder.waitForServerSpan('/vault/8');
     expect(recorder.outline(denied)).toEqual(['GET /vault/:box', '  VaultGuard.canActivate']);
     expect(recorder.byName('VaultGuard.canActivate')[0].attributes['nestjs.guard.allowed']).toBe(false);
+  });
+
+  it('names the handler span of an inherited route after the controller that serves it', async () => {
+    expect(await (await fetch(`${running.url}/jobs/count`)).json()).toEqual({ count: 3 });
+    const server = await recorder.waitForServerSpan('/jobs/count');
+    expect(recorder.outline(server)).toEqual(['GET /jobs/count', '  JobsController.count']);
   });
 
   it('keeps routes working with @Span above or below the route decorator', async () => {

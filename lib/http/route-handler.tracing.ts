@@ -20,7 +20,15 @@ export function traceRouteHandlers(routes: readonly RouteHandler[]): void {
   for (const { controller, method } of routes) {
     const original = controller.prototype[method];
     if (typeof original !== 'function' || isTracedRoute(original)) continue;
-    controller.prototype[method] = wrapRoute(original as AnyMethod, controller.name, method);
+    const own = Object.getOwnPropertyDescriptor(controller.prototype, method);
+    if (own && !own.configurable && !own.writable) continue;
+    // Defined on the controller itself, so a route inherited from a base controller is named after the subclass.
+    Object.defineProperty(controller.prototype, method, {
+      value: wrapRoute(original as AnyMethod, controller.name, method),
+      writable: true,
+      configurable: true,
+      enumerable: own?.enumerable ?? false,
+    });
   }
 }
 
