@@ -3,6 +3,7 @@ import type { ModulesLike } from './handler-discovery.js';
 import { ATTR } from './otel.constants.js';
 import type { EnhancerKind } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
+import { TracingInterceptor } from './tracing.interceptor.js';
 import { runInSpan } from './span-runner.js';
 
 
@@ -10,6 +11,8 @@ import { runInSpan } from './span-runner.js';
 const ENHANCER_METHODS: Record<EnhancerKind, { method: string; type: string }> = {
   guards: { method: 'canActivate', type: 'guard' },
   pipes: { method: 'transform', type: 'pipe' },
+  // An interceptor's span lasts until the Observable it returns ends, so it contains what it wraps.
+  interceptors: { method: 'intercept', type: 'interceptor' },
 };
 
 /** Instances already wrapped, per method: apps sharing a module (and a second bootstrap) must not wrap twice. */
@@ -17,8 +20,9 @@ const wrapped = new WeakMap<object, Set<string>>();
 const runtime = TracingRuntime.get();
 
 /**
- * Gives the guards and pipes the container created a span per call (`StaffOnlyGuard.canActivate`), under the
- * request's server span. Guards run before interceptors, so they can only be timed by wrapping their instances.
+ * Gives the guards, pipes and interceptors the container created a span per call (`StaffOnlyGuard.canActivate`),
+ * under the request's server span. Guards run before interceptors, so they can only be timed by wrapping their
+ * instances.
  * Enhancers created with `new` in a decorator or with `useGlobalPipes()` are outside the container and untouched.
  */
 export function traceEnhancers(modules: ModulesLike, kinds: readonly EnhancerKind[]): void {
@@ -31,13 +35,13 @@ export function traceEnhancers(modules: ModulesLike, kinds: readonly EnhancerKin
 }
 
 function wrapEnhancer(instance: unknown, kind: EnhancerKind): void {
-  if (instance === null || typeof instance !== 'object') return;
+  if (instance === null || typeof instance !== 'object' || instance instanceof TracingInterceptor) return;
   const { method, type } = ENHANCER_METHODS[kind];
   const target = instance as Record<string | symbol, unknown>;
   const original = target[method];
   const done = wrapped.get(instance) ?? new Set<string>();
   if (typeof original !== 'function' || done.has(method)) return;
-  const name = `${instance.constructor.name}.${method}`;
+  const name = `${enhancerName(instance, type)}.${method}`;
   const options: SpanOptions = { attributes: { [ATTR.nestType]: type, [ATTR.codeFunction]: name } };
   target[method] = function (this: unknown, ...args: unknown[]): unknown {
     if (!runtime.running) return original.apply(this, args);
@@ -50,4 +54,11 @@ function wrapEnhancer(instance: unknown, kind: EnhancerKind): void {
   };
   done.add(method);
   wrapped.set(instance, done);
+}
+
+/** Nest's `mixin()` (FileInterceptor, AuthGuard) renames classes to random ids; those read as `MixinInterceptor`. */
+function enhancerName(instance: object, type: string): string {
+  const name = instance.constructor.name;
+  if (name && !/^[0-9a-f]{16,}$/.test(name)) return name;
+  return `Mixin${type.charAt(0).toUpperCase()}${type.slice(1)}`;
 }

@@ -183,7 +183,7 @@ describe('resolveOtelOptions: validation', () => {
     [{ resourceAttributes: { team: { nested: true } as never } }, {}, 'resourceAttributes.team', { nested: true }, 'a string, number'],
     [{ interceptor: { ignore: ['health'] } }, {}, 'interceptor.ignore[0]', 'health', 'a path starting with "/"'],
     [{ interceptor: { graphqlResolvers: 'some' as never } }, {}, 'interceptor.graphqlResolvers', 'some', '"root" or "all"'],
-    [{ interceptor: { enhancerSpans: ['guards', 'filters'] as never } }, {}, 'interceptor.enhancerSpans', ['guards', 'filters'], 'a list of "guards" and "pipes"'],
+    [{ interceptor: { enhancerSpans: ['guards', 'filters'] as never } }, {}, 'interceptor.enhancerSpans', ['guards', 'filters'], 'a list of "guards", "pipes" and "interceptors"'],
     [{ redact: { queryParameters: [''] } }, {}, 'redact.queryParameters[0]', '', 'a query parameter name'],
     [{ redact: 'user.email' as never }, {}, 'redact', 'user.email', 'a list of attribute keys'],
   ] as const)('rejects %j %j: names %s, its value and what is accepted', (options, env, source, value, expected) => {

@@ -15,7 +15,7 @@ export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi' | 'ja
 export type ResourceDetectorName = 'host' | 'process' | 'os' | 'serviceinstance' | 'none';
 
 /** Enhancers that can get a span per call. */
-export type EnhancerKind = 'guards' | 'pipes';
+export type EnhancerKind = 'guards' | 'pipes' | 'interceptors';
 
 /** A rule that keeps a request out of tracing: an exact path, a glob (`*` matches anything), a RegExp or a predicate. */
 export type IgnoreRule = string | RegExp | ((path: string, request: IncomingMessage) => boolean);
@@ -66,8 +66,9 @@ export interface TracingInterceptorOptions {
   /** Attributes added to the server span of every traced HTTP request, e.g. a tenant id from a header. */
   requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
   /**
-   * Also give guards and pipes a span per call (default none): what a 403 or a slow validation costs. Covers
-   * enhancers Nest instantiates (classes in `@UseGuards()`/`@UsePipes()`, `APP_GUARD`/`APP_PIPE` providers).
+   * Also give guards, pipes and interceptors a span per call (default none): what a 403 or a slow validation
+   * costs. Covers enhancers Nest instantiates (classes in `@UseGuards()`, `@UsePipes()`, `@UseInterceptors()`,
+   * and `APP_GUARD`/`APP_PIPE`/`APP_INTERCEPTOR` providers). An interceptor's span contains what it wraps.
    */
   enhancerSpans?: EnhancerKind[];
   /** GraphQL: a span for each root field's resolver (`'root'`, the default) or for every resolver (`'all'`). */
@@ -404,8 +405,10 @@ function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReade
 function resolveEnhancerSpans(given: unknown, reader: EnvReader): EnhancerKind[] {
   if (given === undefined) return [];
   const kinds: readonly unknown[] = Array.isArray(given) ? given : [given];
-  const valid = kinds.filter((kind): kind is EnhancerKind => kind === 'guards' || kind === 'pipes');
-  if (valid.length !== kinds.length || !Array.isArray(given)) reader.problem('interceptor.enhancerSpans', given, 'a list of "guards" and "pipes"');
+  const valid = kinds.filter((kind): kind is EnhancerKind => kind === 'guards' || kind === 'pipes' || kind === 'interceptors');
+  if (valid.length !== kinds.length || !Array.isArray(given)) {
+    reader.problem('interceptor.enhancerSpans', given, 'a list of "guards", "pipes" and "interceptors"');
+  }
   return valid;
 }
 

@@ -51,7 +51,8 @@ export function errorName(error: unknown): string {
 
 /**
  * Runs `work` with `span` active in `parent` and ends the span exactly once when the work is done: at once for a
- * sync result, when a promise settles, and for an Observable on complete, error or unsubscribe. A failure is
+ * sync result, when a promise settles, and for an Observable (or a promise of one) on complete, error or
+ * unsubscribe. A failure is
  * recorded on the span and passed on unchanged; the result (or the Observable) is what `work` returned.
  */
 export function runInSpan<T>(span: Span, parent: Context, work: (span: Span) => T): T {
@@ -65,14 +66,16 @@ export function runInSpan<T>(span: Span, parent: Context, work: (span: Span) => 
     throw error;
   }
   if (isObservable(result)) return observeInSpan(span, active, () => result as Observable<unknown>) as T;
-  if (isPromiseLike(result)) return settleInSpan(span, result) as T;
+  if (isPromiseLike(result)) return settleInSpan(span, active, result) as T;
   span.end();
   return result;
 }
 
-function settleInSpan<V>(span: Span, pending: PromiseLike<V>): Promise<V> {
+/** Ends the span when the promise settles; a promise of an Observable (an async interceptor) ends with the stream. */
+function settleInSpan<V>(span: Span, active: Context, pending: PromiseLike<V>): Promise<V> {
   return Promise.resolve(pending).then(
     (value) => {
+      if (isObservable(value)) return observeInSpan(span, active, () => value) as V;
       span.end();
       return value;
     },

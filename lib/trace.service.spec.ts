@@ -69,6 +69,17 @@ describe('TraceService', () => {
     expect(tracing.recorder.byName('stream')).toHaveLength(1);
   });
 
+  it('ends the span of a promise of an Observable (an async interceptor) when the Observable completes', async () => {
+    const source = new Subject<number>();
+    const stream = await traces.withSpan('async-stream', async () => source.asObservable());
+    const values: number[] = [];
+    stream.subscribe((v) => values.push(v));
+    source.next(1);
+    expect(tracing.recorder.byName('async-stream')).toHaveLength(0);
+    source.complete();
+    expect([values, tracing.recorder.byName('async-stream').length]).toEqual([[1], 1]);
+  });
+
   it('ends an Observable span once when the subscriber unsubscribes', () => {
     const source = new Subject<number>();
     const subscription = traces.withSpan('endless', () => source.asObservable()).subscribe();

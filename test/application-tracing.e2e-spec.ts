@@ -11,8 +11,10 @@ import {
   UploadedFile,
   UseGuards,
   UseInterceptors,
+  type CallHandler,
   type CanActivate,
   type ExecutionContext,
+  type NestInterceptor,
 } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { SpanKind } from '@opentelemetry/api';
@@ -101,8 +103,16 @@ class VaultGuard implements CanActivate {
   }
 }
 
+@Injectable()
+class AuditInterceptor implements NestInterceptor {
+  intercept(_execution: ExecutionContext, next: CallHandler) {
+    return next.handle();
+  }
+}
+
 @Controller('vault')
 @UseGuards(VaultGuard)
+@UseInterceptors(AuditInterceptor)
 class VaultController {
   @Get(':box')
   open(@Param('box', ParseIntPipe) box: number) {
@@ -126,7 +136,7 @@ class JobsController extends CatalogController {}
     OtelTestingModule.forRoot({
       serviceName: 'quotes',
       redact: { keys: ['user_agent.original'], queryParameters: ['token'] },
-      interceptor: { enhancerSpans: ['guards', 'pipes'] },
+      interceptor: { enhancerSpans: ['guards', 'pipes', 'interceptors'] },
     }),
   ],
   controllers: [QuotesController, ResumesController, VaultController, JobsController],
@@ -228,14 +238,21 @@ describe.each([
     const server = await recorder.waitForServerSpan('/resumes');
     expect(body.size).toBe(2048);
     expect(body.traceId).toBe(server.spanContext().traceId);
-    expect(recorder.outline(server)).toEqual(['POST /resumes', '  ResumesController.upload', '    resume.store']);
+    // FileInterceptor is a Nest mixin, and enhancer spans are on in this app.
+    expect(recorder.outline(server)).toEqual(['POST /resumes', '  MixinInterceptor.intercept', '    ResumesController.upload', '      resume.store']);
   });
 
-  it('gives guards and pipes spans when asked, so a denial shows which guard said no', async () => {
+  it('gives guards, interceptors and pipes spans when asked, so a denial shows which guard said no', async () => {
     expect((await fetch(`${running.url}/vault/7`, { headers: { 'x-vault-key': 'open' } })).status).toBe(200);
     const allowed = await recorder.waitForServerSpan('/vault/7');
-    // Guard, pipe and handler run one after the other, in that order, under the server span.
-    expect(recorder.outline(allowed)).toEqual(['GET /vault/:box', '  VaultGuard.canActivate', '  ParseIntPipe.transform', '  VaultController.open']);
+    // Nest runs the guard, then the interceptor, which wraps the pipe and the handler.
+    expect(recorder.outline(allowed)).toEqual([
+      'GET /vault/:box',
+      '  VaultGuard.canActivate',
+      '  AuditInterceptor.intercept',
+      '    ParseIntPipe.transform',
+      '    VaultController.open',
+    ]);
     expect(recorder.byName('VaultGuard.canActivate')[0].attributes).toMatchObject({ 'nestjs.type': 'guard', 'nestjs.guard.allowed': true });
 
     recorder.reset();
