@@ -279,6 +279,15 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     expect(server.status.code).toBe(status >= 500 ? SpanStatusCode.ERROR : SpanStatusCode.UNSET);
   });
 
+  it("follows a caller's decision not to sample: the request is answered and records nothing", async () => {
+    const unsampled = `00-${CALLER.traceId}-${CALLER.spanId}-00`;
+    expect(await (await fetch(`${url}/api/v1/items/5`, { headers: { traceparent: unsampled } })).json()).toEqual({ id: 5 });
+    expect((await fetch(`${url}/api/v1/items`, { method: 'POST', headers: { traceparent: unsampled, 'content-type': 'application/json' }, body: '{"name":"x"}' })).status).toBe(201);
+    await fetch(`${url}/api/v1/items/6`);
+    await recorder.waitForServerSpan('/api/v1/items/6');
+    expect(recorder.byTrace(CALLER.traceId)).toEqual([]);
+  });
+
   it('produces no span at all for ignored routes', async () => {
     expect((await fetch(`${url}/health`)).status).toBe(200);
     await fetch(`${url}/api/v1/items/1`);

@@ -85,8 +85,10 @@ function open(
 ): HttpRequestTrace {
   const parent = propagation.extract(ROOT_CONTEXT, request.headers);
   const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR.httpMethod]: method, [ATTR.urlPath]: path } }, parent);
-  if (span.isRecording()) span.setAttributes(requestAttributes(request, query));
   const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false, handled: false };
+  // An unsampled span records nothing, so there is nothing to end, name or set when the response closes.
+  if (!span.isRecording()) return state;
+  span.setAttributes(requestAttributes(request, query));
   (response as Traced)[TRACE] = state;
   response.on('close', endServerSpan);
   return state;
