@@ -6,7 +6,6 @@ import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { TracingInterceptor } from './tracing.interceptor.js';
 import { runInSpan } from './span-runner.js';
 
-
 /** The method that makes an instance a guard or a pipe, and the span type it gets. */
 const ENHANCER_METHODS: Record<EnhancerKind, { method: string; type: string }> = {
   guards: { method: 'canActivate', type: 'guard' },
@@ -28,10 +27,18 @@ const runtime = TracingRuntime.get();
 export function traceEnhancers(modules: ModulesLike, kinds: readonly EnhancerKind[]): void {
   if (kinds.length === 0) return;
   for (const module of modules.values()) {
-    for (const wrapper of [...module.injectables.values(), ...module.providers.values()]) {
+    // Enhancers named in decorators are the module's injectables; global ones are APP_* providers. Other
+    // providers are left alone even when they happen to have a `transform` or `intercept` method.
+    const globals = [...module.providers.entries()].filter(([token]) => isGlobalEnhancerToken(token)).map(([, wrapper]) => wrapper);
+    for (const wrapper of [...module.injectables.values(), ...globals]) {
       for (const kind of kinds) wrapEnhancer(wrapper.instance, kind);
     }
   }
+}
+
+/** Nest registers `APP_GUARD`, `APP_PIPE` and `APP_INTERCEPTOR` providers under `APP_… (UUID: …)` tokens. */
+function isGlobalEnhancerToken(token: unknown): boolean {
+  return typeof token === 'string' && /^APP_(GUARD|PIPE|INTERCEPTOR)\b/.test(token);
 }
 
 function wrapEnhancer(instance: unknown, kind: EnhancerKind): void {
@@ -48,7 +55,7 @@ function wrapEnhancer(instance: unknown, kind: EnhancerKind): void {
     const parent = context.active();
     return runInSpan(runtime.tracer.startSpan(name, options, parent), parent, (span) => {
       const result = original.apply(this, args);
-      if (typeof result === 'boolean') span.setAttribute(ATTR.guardResult, result);
+      if (type === 'guard' && typeof result === 'boolean') span.setAttribute(ATTR.guardResult, result);
       return result;
     });
   };

@@ -1,4 +1,5 @@
-import { Controller, Get, Injectable, Logger, Module, Param, UseInterceptors, type LoggerService } from '@nestjs/common';
+import { Controller, Get, Injectable, Logger, Module, Param, UseInterceptors, type CanActivate, type LoggerService } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
 import { OtelConfigError, OtelModule, TracingInterceptor } from '../lib/index.js';
 import { startApp } from './support/apps.js';
@@ -26,6 +27,31 @@ class InvoicesController {
   @UseInterceptors(TracingInterceptor)
   traced() {
     return { traced: true };
+  }
+}
+
+@Injectable()
+class TenantGuard implements CanActivate {
+  canActivate() {
+    return true;
+  }
+}
+
+/** A plain provider whose method happens to be called `transform`: not a pipe, so never traced as one. */
+@Injectable()
+class CurrencyFormatter {
+  transform(cents: number) {
+    return `${(cents / 100).toFixed(2)} EUR`;
+  }
+}
+
+@Controller('prices')
+class PricesController {
+  constructor(private readonly formatter: CurrencyFormatter) {}
+
+  @Get()
+  list() {
+    return [this.formatter.transform(1999)];
   }
 }
 
@@ -192,6 +218,26 @@ describe('OtelModule', () => {
       const traced = await recorder.waitForServerSpan('/invoices/traced');
       expect(recorder.outline(plain)).toEqual(['GET /invoices/plain']);
       expect(recorder.outline(traced)).toEqual(['GET /invoices/traced', '  InvoicesController.traced']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('traces global guards with enhancerSpans, and leaves providers that only look like enhancers alone', async () => {
+    const recorder = new SpanRecorder();
+    @Module({
+      imports: [
+        OtelModule.forRoot({ exporter: 'none', spanProcessors: [recorder], instrumentations: [], interceptor: { enhancerSpans: ['guards', 'pipes'] } }),
+      ],
+      controllers: [PricesController],
+      providers: [CurrencyFormatter, { provide: APP_GUARD, useClass: TenantGuard }],
+    })
+    class PricesModule {}
+    const { app, url } = await startApp(PricesModule);
+    try {
+      expect(await (await fetch(`${url}/prices`)).json()).toEqual(['19.99 EUR']);
+      const server = await recorder.waitForServerSpan('/prices');
+      expect(recorder.outline(server)).toEqual(['GET /prices', '  TenantGuard.canActivate', '  PricesController.list']);
     } finally {
       await app.close();
     }
