@@ -87,7 +87,7 @@ function globalInterceptorFor(
   interceptor: TracingInterceptor,
   modules: ModulesContainer | undefined,
 ): TracingInterceptor | null {
-  if (!options.interceptor.global) return null;
-  if (!wrapsRouteHandlers(options)) return options.enabled ? interceptor : null;
+  if (!options.enabled || !options.interceptor.global) return null;
+  if (!wrapsRouteHandlers(options)) return interceptor;
   return !modules || discoverHandlers(modules).hasNonHttpHandlers ? interceptor : null;
 }

@@ -1,4 +1,4 @@
-import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { isObservable, Observable } from 'rxjs';
 import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE } from './otel.constants.js';
 
@@ -95,4 +95,15 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export function madeByNestCoreInstrumentation(span: Span | undefined): boolean {
   const scope = (span as { instrumentationScope?: { name?: string } } | undefined)?.instrumentationScope;
   return scope?.name === NESTJS_CORE_INSTRUMENTATION_SCOPE;
+}
+
+/** Attributes of a handler span, named as instrumentation-nestjs-core names them so dashboards keep working. */
+export function handlerAttributes(controller: string, callback: string, transport: string): Attributes {
+  return {
+    [ATTR.component]: '@nestjs/core',
+    [ATTR.nestType]: 'handler',
+    [ATTR.nestController]: controller,
+    [ATTR.nestCallback]: callback,
+    [ATTR.nestTransport]: transport,
+  };
 }

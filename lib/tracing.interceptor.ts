@@ -6,10 +6,10 @@ import { httpAdapter } from './adapters/http.adapter.js';
 import { rpcAdapter } from './adapters/rpc.adapter.js';
 import { wsAdapter } from './adapters/ws.adapter.js';
 import type { TransportAdapter } from './adapters/transport-adapter.js';
-import { ATTR, OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
+import { OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
 import type { ResolvedOtelOptions } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
-import { madeByNestCoreInstrumentation, observeInSpan } from './span-runner.js';
+import { handlerAttributes, madeByNestCoreInstrumentation, observeInSpan } from './span-runner.js';
 
 const ADAPTERS: Partial<Record<string, TransportAdapter>> = {
   http: httpAdapter,
@@ -44,14 +44,7 @@ export class TracingInterceptor implements NestInterceptor {
     const span = tracer.startSpan(
       `${controller}.${callback}`,
       {
-        attributes: {
-          [ATTR.component]: '@nestjs/core',
-          [ATTR.nestType]: 'handler',
-          [ATTR.nestController]: controller,
-          [ATTR.nestCallback]: callback,
-          [ATTR.nestTransport]: execution.getType(),
-          ...entry.attributes,
-        },
+        attributes: { ...handlerAttributes(controller, callback, execution.getType()), ...entry.attributes },
       },
       entry.parent,
     );

@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '../otel.constants.js';
-import { rpcCarrier, rpcSystem } from '../rpc/rpc-carrier.js';
+import { rpcCarrier, rpcPatternName, rpcSystem } from '../rpc/rpc-carrier.js';
 import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
 const PATTERN_METADATA = 'microservices:pattern';
@@ -38,19 +38,8 @@ export const rpcAdapter: TransportAdapter = {
   },
 };
 
-/** The pattern as a span name: the string itself, `Service/Method` for gRPC, stable JSON for object patterns. */
+/** The pattern the server matched (its transport knows it for TCP, Redis, RabbitMQ), else the handler's own. */
 function patternName(rpcContext: unknown, metadata: unknown): string {
   const fromContext = (rpcContext as { getPattern?: () => unknown } | null)?.getPattern?.();
-  if (typeof fromContext === 'string') return fromContext;
-  const pattern = Array.isArray(metadata) ? metadata[0] : metadata;
-  if (typeof pattern === 'string') return pattern;
-  const grpc = pattern as { service?: unknown; rpc?: unknown } | undefined;
-  if (grpc && typeof grpc.service === 'string' && typeof grpc.rpc === 'string') return `${grpc.service}/${grpc.rpc}`;
-  return stableJson(pattern);
-}
-
-function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return String(value);
-  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-  return `{${entries.map(([k, v]) => `${k}:${stableJson(v)}`).join(',')}}`;
+  return rpcPatternName(fromContext ?? (Array.isArray(metadata) ? metadata[0] : metadata));
 }

@@ -1,9 +1,8 @@
-import { context, trace, type Attributes } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import type { RouteHandler } from '../handler-discovery.js';
 import { copyMethodIdentity, hasMarker } from '../method-identity.js';
-import { ATTR } from '../otel.constants.js';
 import { TracingRuntime } from '../sdk/tracing-runtime.js';
-import { madeByNestCoreInstrumentation, runInSpan } from '../span-runner.js';
+import { handlerAttributes, madeByNestCoreInstrumentation, runInSpan } from '../span-runner.js';
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -39,13 +38,7 @@ export function isTracedRoute(handler: unknown): boolean {
 
 function wrapRoute(original: AnyMethod, controller: string, callback: string): AnyMethod {
   const name = `${controller}.${callback}`;
-  const attributes: Attributes = {
-    [ATTR.component]: '@nestjs/core',
-    [ATTR.nestType]: 'handler',
-    [ATTR.nestController]: controller,
-    [ATTR.nestCallback]: callback,
-    [ATTR.nestTransport]: 'http',
-  };
+  const attributes = handlerAttributes(controller, callback, 'http');
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     if (!runtime.running) return original.apply(this, args);
     const active = context.active();

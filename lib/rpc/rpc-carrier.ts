@@ -25,6 +25,17 @@ const SYSTEMS: Record<string, string> = {
   Metadata: 'grpc',
 };
 
+/**
+ * A message pattern as a span name, the same on both sides of a hop: the string itself, `Service/Method` for a
+ * gRPC method, and for an object pattern the JSON Nest's servers make of it.
+ */
+export function rpcPatternName(pattern: unknown): string {
+  if (typeof pattern === 'string') return pattern;
+  const grpc = pattern as { service?: unknown; rpc?: unknown } | undefined;
+  if (grpc && typeof grpc.service === 'string' && typeof grpc.rpc === 'string') return `${grpc.service}/${grpc.rpc}`;
+  return JSON.stringify(pattern) ?? String(pattern);
+}
+
 /** The system name for an RPC context (`grpc`, `kafka`, `tcp`, ...), or `other`. */
 export function rpcSystem(rpcContext: unknown): string {
   return SYSTEMS[constructorName(rpcContext)] ?? 'other';

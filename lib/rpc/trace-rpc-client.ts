@@ -2,7 +2,8 @@ import { context, propagation, SpanKind, trace, type Span } from '@opentelemetry
 import { Observable } from 'rxjs';
 import { ATTR } from '../otel.constants.js';
 import { TracingRuntime } from '../sdk/tracing-runtime.js';
-import { observeInSpan, recordFailure } from '../span-runner.js';
+import { observeInSpan } from '../span-runner.js';
+import { rpcPatternName } from './rpc-carrier.js';
 
 /** The part of Nest's `ClientProxy` the helper uses. */
 export interface RpcClientLike {
@@ -55,25 +56,22 @@ export function traceRpcClient<C extends RpcClientLike>(client: C, options: Trac
     const parent = context.active();
     const span = startClientSpan(pattern, SpanKind.PRODUCER, system, parent);
     // Nest's emit is eager: it dispatches at once, so the span covers the dispatch, not a later subscription.
-    const result = context.with(trace.setSpan(parent, span), () => emit<R>(pattern, data));
-    result.subscribe({ error: (error: unknown) => endWith(span, error), complete: () => span.end() });
+    const active = trace.setSpan(parent, span);
+    const result = context.with(active, () => emit<R>(pattern, data));
+    // The caller gets the failure from `result`; this subscription only ends the span.
+    observeInSpan(span, active, () => result).subscribe({ error: () => undefined });
     return result;
   };
   return client;
 }
 
 function startClientSpan(pattern: unknown, kind: SpanKind, system: string, parent: ReturnType<typeof context.active>): Span {
-  const name = typeof pattern === 'string' ? pattern : JSON.stringify(pattern);
+  const name = rpcPatternName(pattern);
   return runtime.tracer.startSpan(
     name,
     { kind, attributes: { [ATTR.messagingSystem]: system, [ATTR.nestPattern]: name, [ATTR.messagingOperationType]: kind === SpanKind.CLIENT ? 'send' : 'publish' } },
     parent,
   );
-}
-
-function endWith(span: Span, error: unknown): void {
-  recordFailure(span, error);
-  span.end();
 }
 
 /** gRPC metadata as `@grpc/grpc-js` defines it, reduced to what injection needs. */
