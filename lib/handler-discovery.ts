@@ -13,60 +13,35 @@ export interface ModulesLike {
   }>;
 }
 
-/** A controller method Nest serves over HTTP. */
-export interface RouteHandler {
-  readonly controller: { name: string; prototype: Record<string, unknown> };
-  readonly method: string;
-}
+type ClassLike = { prototype: Record<string, unknown> };
 
-/** The handlers of an application, as far as tracing cares. */
-export interface DiscoveredHandlers {
-  readonly httpRoutes: RouteHandler[];
-  /** Message patterns, WebSocket gateways or GraphQL resolvers exist: they need the interceptor. */
-  readonly hasNonHttpHandlers: boolean;
-}
-
-const PATH_METADATA = 'path';
-const METHOD_METADATA = 'method';
-const PATTERN_METADATA = 'microservices:pattern';
-const GATEWAY_METADATA = 'websockets:is_gateway';
 const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
 
-/** Reads route, pattern, gateway and resolver metadata off every scanned class, without instances. */
-export function discoverHandlers(modules: ModulesLike): DiscoveredHandlers {
-  const httpRoutes: RouteHandler[] = [];
-  let hasNonHttpHandlers = false;
+/**
+ * Whether the application has GraphQL resolvers, which need the tracing interceptor (every other handler is
+ * traced through its pipeline). Reads metadata off every scanned provider, without instances.
+ */
+export function hasGraphqlResolvers(modules: ModulesLike): boolean {
   for (const module of modules.values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = classOf(wrapper);
-      if (!controller) continue;
-      for (const method of methodNames(controller.prototype)) {
-        const handler = controller.prototype[method];
-        if (metadata(PATTERN_METADATA, handler) !== undefined) hasNonHttpHandlers = true;
-        else if (metadata(PATH_METADATA, handler) !== undefined && metadata(METHOD_METADATA, handler) !== undefined) {
-          httpRoutes.push({ controller, method });
-        }
-      }
-    }
     for (const wrapper of module.providers.values()) {
       const provider = classOf(wrapper);
-      if (provider && (metadata(GATEWAY_METADATA, provider) || isResolver(provider))) hasNonHttpHandlers = true;
+      if (provider && isResolver(provider)) return true;
     }
   }
-  return { httpRoutes, hasNonHttpHandlers };
+  return false;
 }
 
-function isResolver(provider: RouteHandler['controller']): boolean {
+function isResolver(provider: ClassLike): boolean {
   if (metadata(RESOLVER_TYPE_METADATA, provider) !== undefined) return true;
   return methodNames(provider.prototype).some((name) => metadata(RESOLVER_TYPE_METADATA, provider.prototype[name]) !== undefined);
 }
 
-function classOf(wrapper: ClassWrapperLike): RouteHandler['controller'] | undefined {
+function classOf(wrapper: ClassWrapperLike): ClassLike | undefined {
   const metatype = wrapper.metatype;
-  return typeof metatype === 'function' && metatype.prototype ? (metatype as unknown as RouteHandler['controller']) : undefined;
+  return typeof metatype === 'function' && metatype.prototype ? (metatype as unknown as ClassLike) : undefined;
 }
 
-/** Method names of a prototype and the classes it extends: Nest serves routes a base controller declares. */
+/** Method names of a prototype and the classes it extends. */
 function methodNames(prototype: Record<string, unknown>): string[] {
   const names = new Set<string>();
   for (let at: object | null = prototype; at && at !== Object.prototype; at = Object.getPrototypeOf(at)) {

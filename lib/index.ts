@@ -18,6 +18,7 @@ export {
   type TracingInterceptorOptions,
 } from './otel.options.js';
 export { OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
+export { OtelApiVersionError, SUPPORTED_API_RANGE } from './api-compat.js';
 export { TracingInterceptor } from './tracing.interceptor.js';
 export { JaegerPropagator } from './sdk/jaeger.propagator.js';
 export { TraceService, type PropagationCarrier } from './trace.service.js';

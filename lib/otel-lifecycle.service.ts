@@ -7,13 +7,11 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { addGraphqlRequestErrorsPlugin } from './adapters/graphql.adapter.js';
 import { traceEnhancers } from './enhancer-spans.js';
-import { discoverHandlers } from './handler-discovery.js';
-import { traceRouteHandlers } from './http/route-handler.tracing.js';
-import { nestMajorVersion } from './sdk/instrumentations.js';
 import type { Server } from 'node:http';
 import { nameFastifyRoutes, restoreContextAtRoutes, traceHttpServer } from './http/http-server.tracing.js';
-import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
+import { OTEL_HANDLER_TRACING, OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
 import type { ResolvedOtelOptions } from './otel.options.js';
 import { TracingRuntime, type StartSource } from './sdk/tracing-runtime.js';
 
@@ -30,20 +28,23 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
   constructor(
     @Inject(OTEL_RESOLVED_OPTIONS) private readonly options: ResolvedOtelOptions,
     @Inject(OTEL_START_SOURCE) private readonly source: StartSource,
+    // Injected so that handler tracing is installed before this app's pipelines are built.
+    @Inject(OTEL_HANDLER_TRACING) readonly handlerTracing: { enabled: boolean },
     @Optional() private readonly adapterHost?: HttpAdapterHost,
     @Optional() private readonly modules?: ModulesContainer,
   ) {}
 
   /**
    * Runs when Nest configures middleware, after the HTTP adapter exists and before routes are registered (they
-   * are registered before onModuleInit): wraps controller methods for handler spans, and the adapter's route
-   * registration so that routes run in their request's context.
+   * are registered before onModuleInit): wraps the adapter's route registration so that routes run in their
+   * request's context, and sets handler tracing for the pipelines Nest is about to build.
    */
   prepareRoutes(): void {
-    if (!wrapsRouteHandlers(this.options)) return;
-    if (this.modules) traceRouteHandlers(discoverHandlers(this.modules).httpRoutes);
+    this.handlerTracing.enabled = this.options.enabled && this.options.interceptor.global;
+    if (!this.handlerTracing.enabled) return;
     const adapter = this.adapterHost?.httpAdapter;
     if (adapter) restoreContextAtRoutes(adapter);
+    for (const module of this.modules?.values() ?? []) addGraphqlRequestErrorsPlugin(module.providers.entries());
   }
 
   onModuleInit(): void {
@@ -81,12 +82,4 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
     traceHttpServer(server, () => (runtime.running ? runtime.tracer : undefined), this.options.interceptor);
     if (adapter.getType() === 'fastify') nameFastifyRoutes(adapter.getInstance());
   }
-}
-
-/**
- * On Nest 12 HTTP handlers get their spans from wrapped controller methods rather than from the interceptor.
- * Below 12, instrumentation-nestjs-core may own handler spans, and the interceptor defers to it.
- */
-export function wrapsRouteHandlers(options: ResolvedOtelOptions): boolean {
-  return options.enabled && options.interceptor.global && (nestMajorVersion() ?? 12) >= 12;
 }

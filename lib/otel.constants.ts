@@ -65,5 +65,8 @@ export const ATTR = {
 /** Scope name of `@opentelemetry/instrumentation-nestjs-core`, used to avoid duplicating its spans. */
 export const NESTJS_CORE_INSTRUMENTATION_SCOPE = '@opentelemetry/instrumentation-nestjs-core';
 
+/** Injection token of the provider that installs handler tracing before Nest builds its pipelines. */
+export const OTEL_HANDLER_TRACING = Symbol.for('nestjs-tracing.handler-tracing');
+
 /** Injection token telling the lifecycle which entry point configured the module. */
 export const OTEL_START_SOURCE = Symbol.for('nestjs-tracing.start-source');

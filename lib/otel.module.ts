@@ -1,8 +1,9 @@
 import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type NestModule, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
-import { discoverHandlers } from './handler-discovery.js';
-import { OtelLifecycle, wrapsRouteHandlers } from './otel-lifecycle.service.js';
-import { OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
+import { hasGraphqlResolvers } from './handler-discovery.js';
+import { handlerTracingSwitch, installHandlerTracing } from './handlers/handler-tracing.js';
+import { OtelLifecycle } from './otel-lifecycle.service.js';
+import { OTEL_HANDLER_TRACING, OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
 import { resolveOtelOptions, type OtelModuleOptions, type ResolvedOtelOptions } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { TraceService } from './trace.service.js';
@@ -61,11 +62,22 @@ export class OtelModule implements NestModule {
       useFactory: globalInterceptorFor,
       inject: [OTEL_RESOLVED_OPTIONS, TracingInterceptor, { token: ModulesContainer, optional: true }],
     };
+    // Resolved while Nest loads providers, so before it builds any route, message or gateway pipeline.
+    const handlerTracing: Provider = {
+      provide: OTEL_HANDLER_TRACING,
+      useFactory: async (options: ResolvedOtelOptions) => {
+        handlerTracingSwitch.enabled = options.enabled && options.interceptor.global;
+        await installHandlerTracing();
+        return handlerTracingSwitch;
+      },
+      inject: [OTEL_RESOLVED_OPTIONS],
+    };
     return {
       module: OtelModule,
       global: true,
       providers: [
         ...optionProviders,
+        handlerTracing,
         { provide: OTEL_START_SOURCE, useValue: source },
         OtelLifecycle,
         TracingInterceptor,
@@ -78,9 +90,9 @@ export class OtelModule implements NestModule {
 }
 
 /**
- * The global interceptor, only where it has work: message patterns, gateways and resolvers, or any handler on
- * Nest below 12. Otherwise none at all (Nest skips a global enhancer a factory returns null for), because any
- * interceptor puts every request through Nest's rxjs pipeline, and HTTP handlers are traced without one.
+ * The global interceptor, only where it has work: GraphQL resolvers. Otherwise none at all (Nest skips a global
+ * enhancer a factory returns null for), because any interceptor puts every request through Nest's rxjs pipeline;
+ * routes, messages and gateway events get their spans from their pipelines instead (see `handlers/`).
  */
 function globalInterceptorFor(
   options: ResolvedOtelOptions,
@@ -88,6 +100,5 @@ function globalInterceptorFor(
   modules: ModulesContainer | undefined,
 ): TracingInterceptor | null {
   if (!options.enabled || !options.interceptor.global) return null;
-  if (!wrapsRouteHandlers(options)) return interceptor;
-  return !modules || discoverHandlers(modules).hasNonHttpHandlers ? interceptor : null;
+  return !modules || hasGraphqlResolvers(modules) ? interceptor : null;
 }

@@ -2,12 +2,62 @@ import { context, SpanStatusCode, trace, type Attributes, type Context, type Spa
 import { isObservable, Observable } from 'rxjs';
 import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE } from './otel.constants.js';
 
-/** Records a thrown value on a span: the exception event, `error.type` and ERROR status with its message. */
+/**
+ * Records a thrown value on a span: the exception event and `error.type` always, since the failure passed there;
+ * ERROR status (with the message) only for a server-side failure, so that a client's mistake (a 4xx) never
+ * counts as an error of this service.
+ */
 export function recordFailure(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
   span.recordException(error instanceof Error ? error : String(error));
   span.setAttribute(ATTR.errorType, errorName(error));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  if (isServerFailure(error)) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/**
+ * gRPC status codes that the RPC semantic conventions count as errors on server spans: UNKNOWN,
+ * DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE and DATA_LOSS. Every other code is the caller's.
+ */
+const GRPC_SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
+
+/**
+ * Whether a thrown value is a failure of this service rather than of its caller. An `HttpException` (anything
+ * with `getStatus()`) or an error carrying an HTTP `status`/`statusCode` is the server's only from 500 up; a
+ * gRPC error (an `RpcException` with a numeric `code`) only with a server-error code; a GraphQL error only when
+ * its `extensions.code` is not one that Apollo uses for bad requests. Anything else is the server's.
+ */
+export function isServerFailure(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return true;
+  const status = httpStatusOf(error);
+  if (status !== undefined) return status >= 500;
+  const details = typeof (error as { getError?: unknown }).getError === 'function' ? (error as { getError(): unknown }).getError() : error;
+  if (details !== null && typeof details === 'object') {
+    const nested = httpStatusOf(details);
+    if (nested !== undefined) return nested >= 500;
+    const code = (details as { code?: unknown }).code;
+    if (typeof code === 'number' && Number.isInteger(code) && code >= 0 && code <= 16) return GRPC_SERVER_ERRORS.has(code);
+  }
+  const graphqlCode = (error as { extensions?: { code?: unknown } }).extensions?.code;
+  return typeof graphqlCode !== 'string' || !GRAPHQL_CLIENT_CODES.has(graphqlCode);
+}
+
+/** `extensions.code` values Apollo Server gives to errors that are the client's. */
+const GRAPHQL_CLIENT_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+]);
+
+function httpStatusOf(value: object): number | undefined {
+  const getStatus = (value as { getStatus?: unknown }).getStatus;
+  const status = typeof getStatus === 'function' ? getStatus.call(value) : ((value as { status?: unknown }).status ?? (value as { statusCode?: unknown }).statusCode);
+  return typeof status === 'number' && status >= 100 && status <= 599 ? status : undefined;
 }
 
 /**

@@ -81,7 +81,10 @@ export class TraceService {
     trace.getActiveSpan()?.addEvent(name, attributes);
   }
 
-  /** Records an exception on the active span and marks it ERROR with the exception's message. */
+  /**
+   * Records an exception on the active span (event and `error.type`), and marks the span ERROR with the message
+   * when it is a server-side failure: not for a 4xx `HttpException` or another error that is the caller's.
+   */
   recordException(error: unknown): void {
     const span = trace.getActiveSpan();
     if (span) recordFailure(span, error);

@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional, type CallHandler, type ExecutionContext, 
 import { trace } from '@opentelemetry/api';
 import { tap, type Observable } from 'rxjs';
 import { graphqlAdapter } from './adapters/graphql.adapter.js';
+import { isTracedHandler } from './handlers/handler-tracing.js';
 import { httpAdapter } from './adapters/http.adapter.js';
 import { rpcAdapter } from './adapters/rpc.adapter.js';
 import { wsAdapter } from './adapters/ws.adapter.js';
@@ -20,9 +21,10 @@ const ADAPTERS: Partial<Record<string, TransportAdapter>> = {
 
 /**
  * Gives a handler invocation an INTERNAL span named `Controller.handler`, under the entry span of its transport
- * (opened here for messages, WebSocket events and GraphQL operations). `OtelModule` registers it globally when the
- * app has such handlers; HTTP handlers on Nest 12 get their spans from wrapped controller methods instead, which
- * costs less. With `interceptor.global: false`, add it with `@UseInterceptors(TracingInterceptor)` where wanted.
+ * (opened here for messages, WebSocket events and GraphQL operations). `OtelModule` registers it globally only
+ * for GraphQL resolvers: routes, messages and gateway events get their spans from their pipelines, which costs
+ * less and reaches hybrid microservices too. With `interceptor.global: false`, add it with
+ * `@UseInterceptors(TracingInterceptor)` where wanted.
  */
 @Injectable()
 export class TracingInterceptor implements NestInterceptor {
@@ -34,6 +36,8 @@ export class TracingInterceptor implements NestInterceptor {
     const options = this.options;
     const adapter = ADAPTERS[execution.getType()];
     if (!options || !adapter || !this.runtime.running) return next.handle();
+    // Routes, messages and gateway events whose pipeline already makes the span.
+    if (isTracedHandler(execution.getHandler())) return next.handle();
     const tracer = this.runtime.tracer;
     const entry = adapter.enter(execution, tracer, options);
     if (!entry) return next.handle();

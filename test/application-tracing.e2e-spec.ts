@@ -17,7 +17,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Span, TraceService, Traced, TracingConsoleLogger } from '../lib/index.js';
@@ -238,27 +238,30 @@ describe.each([
     const server = await recorder.waitForServerSpan('/resumes');
     expect(body.size).toBe(2048);
     expect(body.traceId).toBe(server.spanContext().traceId);
-    // FileInterceptor is a Nest mixin, and enhancer spans are on in this app.
-    expect(recorder.outline(server)).toEqual(['POST /resumes', '  MixinInterceptor.intercept', '    ResumesController.upload', '      resume.store']);
+    // FileInterceptor is a Nest mixin, and enhancer spans are on in this app. The handler span covers the pipeline.
+    expect(recorder.outline(server)).toEqual(['POST /resumes', '  ResumesController.upload', '    MixinInterceptor.intercept', '      resume.store']);
   });
 
   it('gives guards, interceptors and pipes spans when asked, so a denial shows which guard said no', async () => {
     expect((await fetch(`${running.url}/vault/7`, { headers: { 'x-vault-key': 'open' } })).status).toBe(200);
     const allowed = await recorder.waitForServerSpan('/vault/7');
-    // Nest runs the guard, then the interceptor, which wraps the pipe and the handler.
+    // The handler span covers the pipeline: Nest runs the guard, then the interceptor, which wraps the pipe.
     expect(recorder.outline(allowed)).toEqual([
       'GET /vault/:box',
-      '  VaultGuard.canActivate',
-      '  AuditInterceptor.intercept',
-      '    ParseIntPipe.transform',
-      '    VaultController.open',
+      '  VaultController.open',
+      '    VaultGuard.canActivate',
+      '    AuditInterceptor.intercept',
+      '      ParseIntPipe.transform',
     ]);
     expect(recorder.byName('VaultGuard.canActivate')[0].attributes).toMatchObject({ 'nestjs.type': 'guard', 'nestjs.guard.allowed': true });
 
     recorder.reset();
     expect((await fetch(`${running.url}/vault/8`)).status).toBe(403);
     const denied = await recorder.waitForServerSpan('/vault/8');
-    expect(recorder.outline(denied)).toEqual(['GET /vault/:box', '  VaultGuard.canActivate']);
+    expect(recorder.outline(denied)).toEqual(['GET /vault/:box', '  VaultController.open', '    VaultGuard.canActivate']);
+    const rejected = recorder.byName('VaultController.open')[0];
+    expect(rejected.events.map((e) => e.attributes?.['exception.type'])).toEqual(['ForbiddenException']);
+    expect(rejected.status.code).toBe(SpanStatusCode.UNSET);
     expect(recorder.byName('VaultGuard.canActivate')[0].attributes['nestjs.guard.allowed']).toBe(false);
   });
 

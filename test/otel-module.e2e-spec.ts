@@ -237,7 +237,7 @@ describe('OtelModule', () => {
     try {
       expect(await (await fetch(`${url}/prices`)).json()).toEqual(['19.99 EUR']);
       const server = await recorder.waitForServerSpan('/prices');
-      expect(recorder.outline(server)).toEqual(['GET /prices', '  TenantGuard.canActivate', '  PricesController.list']);
+      expect(recorder.outline(server)).toEqual(['GET /prices', '  PricesController.list', '    TenantGuard.canActivate']);
     } finally {
       await app.close();
     }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runNode } from './support/child-app.js';
@@ -43,6 +43,68 @@ describe('the packed package', () => {
     expect(code).toBe(0);
     const result = JSON.parse(output.trim().split('\n').pop() ?? '{}');
     expect(result).toEqual({ body: 'pong', spans: ['PingController.ping', 'GET /ping'], interceptor: 'function' });
+  });
+
+  it('exports from its runtime entry exactly what its typed surface declares', async () => {
+    // One after the other: an import() of a module that the entry is require()-ing at the same time races in Node.
+    const script = `const names = [];
+      for (const s of ['nestjs-tracing', './node_modules/nestjs-tracing/dist/index.js', 'nestjs-tracing/testing', './node_modules/nestjs-tracing/dist/testing/index.js'])
+        names.push(Object.keys(await import(s)).sort());
+      console.log(JSON.stringify(names));`;
+    const { code, output } = await runNode(['--input-type=module', '-e', script], { cwd: app });
+    expect(code).toBe(0);
+    const [entry, index, testingEntry, testingIndex] = JSON.parse(output.trim().split('\n').pop() ?? '[]') as string[][];
+    expect(entry).toEqual(index);
+    expect(testingEntry).toEqual(testingIndex);
+  });
+
+  describe('with an @opentelemetry/api the SDK cannot use', () => {
+    const API19 = join(ROOT, 'test/compat/api19/node_modules/@opentelemetry/api');
+    let old: string;
+
+    beforeAll(() => {
+      if (!existsSync(API19)) throw new Error('@opentelemetry/api 1.9.1 is not installed: run `npm run setup` first');
+      // The app's tree as npm would lay it out with api 1.9.1 at the top: every package resolves that copy
+      // (--preserve-symlinks keeps resolution in this tree rather than in the repository's).
+      old = mkdtempSync(join(tmpdir(), 'nestjs-tracing-api19-'));
+      const modules = join(old, 'node_modules');
+      mkdirSync(join(modules, '@opentelemetry'), { recursive: true });
+      for (const entry of readdirSync(join(app, 'node_modules'))) {
+        if (entry !== '@opentelemetry') symlinkSync(join(app, 'node_modules', entry), join(modules, entry));
+      }
+      for (const entry of readdirSync(join(ROOT, 'node_modules/@opentelemetry'))) {
+        const target = entry === 'api' ? API19 : join(ROOT, 'node_modules/@opentelemetry', entry);
+        symlinkSync(target, join(modules, '@opentelemetry', entry));
+      }
+      cpSync(join(ROOT, 'test/consumers'), old, { recursive: true });
+    });
+
+    afterAll(() => {
+      if (old) rmSync(old, { recursive: true, force: true });
+    });
+
+    it.each([
+      ['an ES-module app', ['esm-consumer.mjs']],
+      ['a CommonJS app', ['cjs-consumer.cjs']],
+      ['the preload entry', ['-r', 'nestjs-tracing/register', '-e', '0']],
+    ])('fails at start-up in %s with an error naming both versions and the fix', async (_, args) => {
+      const { code, output } = await runNode(['--preserve-symlinks', ...args], { cwd: old, env: { OTEL_SDK_DISABLED: '', OTEL_TRACES_EXPORTER: 'none' } });
+      expect(code).not.toBe(0);
+      expect(output).toContain('OtelApiVersionError');
+      expect(output).toContain('needs @opentelemetry/api >=1.10.0 <1.11.0');
+      expect(output).toContain('but 1.9.1 is installed');
+      expect(output).toContain('npm install @opentelemetry/api@~1.10.0');
+      expect(output).not.toContain('SyntaxError');
+    });
+  });
+
+  it('declares the @opentelemetry/api range its SDK packages need, so npm reports a conflict at install', () => {
+    const manifest = (name: string) => JSON.parse(execFileSync('cat', [join(app, 'node_modules', name, 'package.json')], { encoding: 'utf8' }));
+    const declared = manifest('nestjs-tracing').peerDependencies['@opentelemetry/api'];
+    expect(declared).toBe('>=1.10.0 <1.11.0');
+    for (const sdk of ['@opentelemetry/sdk-trace', '@opentelemetry/sdk-node', '@opentelemetry/core']) {
+      expect(manifest(sdk).peerDependencies['@opentelemetry/api']).toBe(declared);
+    }
   });
 
   it.each([

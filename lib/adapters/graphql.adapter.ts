@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { nameRequestRoute, requestTrace, type HttpRequestTrace } from '../http/http-request-trace.js';
 import { ATTR } from '../otel.constants.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
-import { errorName } from '../span-runner.js';
+import { errorName, isServerFailure, recordFailure } from '../span-runner.js';
 import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
 /** What the adapter reads of GraphQL's `GraphQLResolveInfo`, without depending on `graphql`. */
@@ -31,8 +31,9 @@ const operations = new WeakMap<object, OperationTrace>();
 
 /**
  * GraphQL resolvers (`@nestjs/graphql`). Each operation gets a span named `query GetUser` under the HTTP server
- * span, which lasts as long as the request; a resolver that fails marks the operation and the server span ERROR,
- * since GraphQL answers 200 with `errors`. Root fields get a handler span each, nested fields only when
+ * span, which lasts as long as the request. A resolver's failure is recorded on the operation span and its
+ * `error.type` on the server span, and both are marked ERROR when it is a server-side failure, since GraphQL
+ * answers 200 with `errors` either way. Root fields get a handler span each, nested fields only when
  * `interceptor.graphqlResolvers` is `'all'`.
  */
 export const graphqlAdapter: TransportAdapter = {
@@ -80,11 +81,59 @@ function operationOf(
   return operation;
 }
 
-function markFailed(error: unknown, ...spans: (Span | undefined)[]): void {
-  for (const span of spans) {
-    if (!span?.isRecording()) continue;
-    span.setAttribute(ATTR.errorType, errorName(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+function markFailed(error: unknown, operation: Span | undefined, server: Span | undefined): void {
+  if (operation) recordFailure(operation, error);
+  // The server span gets the outcome, not a second copy of the exception event.
+  if (!server?.isRecording()) return;
+  server.setAttribute(ATTR.errorType, errorName(error));
+  if (isServerFailure(error)) server.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** What the plugin reads of an Apollo Server error: a `GraphQLError`. */
+interface GraphqlErrorLike {
+  readonly message: string;
+  readonly path?: readonly unknown[];
+  readonly extensions?: { code?: unknown };
+}
+
+/**
+ * An Apollo Server plugin for requests that fail before any resolver runs (a parse or validation error, HTTP 400):
+ * no resolver tells the interceptor, so the plugin names the server span after the endpoint (`POST /graphql`)
+ * and records the error on it, with `error.type` set to Apollo's code. Resolver errors (they have a `path`) are
+ * left to the interceptor.
+ */
+export const graphqlRequestErrorsPlugin = {
+  async requestDidStart() {
+    return {
+      async didEncounterErrors(request: { errors?: readonly GraphqlErrorLike[]; contextValue?: unknown }) {
+        const early = (request.errors ?? []).filter((error) => !error.path);
+        const httpRequest = early.length > 0 && request.contextValue && typeof request.contextValue === 'object' ? httpRequestOf(request.contextValue) : undefined;
+        const http = httpRequest ? requestTrace(httpRequest) : undefined;
+        if (!http?.span.isRecording()) return;
+        nameRequestRoute(http, pathOf(httpRequest));
+        for (const error of early) {
+          recordFailure(http.span, error);
+          const code = error.extensions?.code;
+          if (typeof code === 'string') http.span.setAttribute(ATTR.errorType, code);
+        }
+      },
+    };
+  },
+};
+
+const GRAPHQL_OPTIONS_TOKEN = 'GqlModuleOptions';
+
+/**
+ * Adds {@link graphqlRequestErrorsPlugin} to the options of `GraphQLModule` (Apollo driver) while Nest
+ * configures modules, before `GraphQLModule` starts the server from those options on module init.
+ */
+export function addGraphqlRequestErrorsPlugin(providers: Iterable<[unknown, { instance?: unknown }]>): void {
+  for (const [token, wrapper] of providers) {
+    if (token !== GRAPHQL_OPTIONS_TOKEN) continue;
+    const options = wrapper.instance as { plugins?: unknown[] } | undefined;
+    if (!options || typeof options !== 'object') continue;
+    const plugins = Array.isArray(options.plugins) ? options.plugins : [];
+    if (!plugins.includes(graphqlRequestErrorsPlugin)) options.plugins = [...plugins, graphqlRequestErrorsPlugin];
   }
 }
 

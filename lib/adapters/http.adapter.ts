@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { context, trace, type Tracer } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { expressRoute, nameRequestRoute, requestTrace, traceRequest } from '../http/http-request-trace.js';
-import { isTracedRoute } from '../http/route-handler.tracing.js';
+import { isTracedHandler } from '../handlers/handler-tracing.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
@@ -16,8 +16,8 @@ type AdapterResponse = ServerResponse & { raw?: ServerResponse };
  */
 export const httpAdapter: TransportAdapter = {
   enter(execution: ExecutionContext, tracer: Tracer, options: ResolvedOtelOptions): HandlerEntry | undefined {
-    // A wrapped controller method makes its own span.
-    if (isTracedRoute(execution.getHandler())) return undefined;
+    // A handler whose pipeline makes its own span.
+    if (isTracedHandler(execution.getHandler())) return undefined;
     const http = execution.switchToHttp();
     const request = http.getRequest<AdapterRequest>();
     const raw = request.raw ?? request;

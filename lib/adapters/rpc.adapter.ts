@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Tracer } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '../otel.constants.js';
 import { rpcCarrier, rpcPatternName, rpcSystem } from '../rpc/rpc-carrier.js';
 import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
@@ -8,33 +8,46 @@ const PATTERN_METADATA = 'microservices:pattern';
 const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
 const EVENT_HANDLER = 2;
 
+/** The entry span of one message, and the context holding it. */
+export interface RpcEntry {
+  readonly span: Span;
+  readonly context: Context;
+}
+
 /**
- * Microservice messages (`@MessagePattern`, `@EventPattern`, gRPC methods). Nothing opens an entry span for
- * them before the interceptor, so it opens one here: SERVER for a request, CONSUMER for an event, named after
- * the pattern (`Service/Method` for gRPC) and continuing the producer's trace from the message's headers.
+ * Opens the entry span of a message for a pattern handler: SERVER for a request, CONSUMER for an event, named
+ * after the pattern (`Service/Method` for gRPC) and continuing the producer's trace from the message's headers
+ * (`rpcContext` is what Nest passes a handler as its second argument).
+ */
+export function startRpcEntry(rpcContext: unknown, handler: object, tracer: Tracer): RpcEntry {
+  const isEvent = Reflect.getMetadata?.(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER;
+  const pattern = patternName(rpcContext, Reflect.getMetadata?.(PATTERN_METADATA, handler));
+  const system = rpcSystem(rpcContext);
+  const carrier = rpcCarrier(rpcContext);
+  const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : context.active();
+  const span = tracer.startSpan(
+    pattern,
+    {
+      kind: isEvent ? SpanKind.CONSUMER : SpanKind.SERVER,
+      attributes: {
+        [system === 'grpc' ? ATTR.rpcSystem : ATTR.messagingSystem]: system,
+        [ATTR.nestPattern]: pattern,
+        ...(isEvent ? { [ATTR.messagingOperationType]: 'process' } : {}),
+      },
+    },
+    parent,
+  );
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/**
+ * Microservice messages (`@MessagePattern`, `@EventPattern`, gRPC methods) seen by a {@link TracingInterceptor}
+ * applied by hand. Nothing opens an entry span for them before the interceptor, so it opens one here.
  */
 export const rpcAdapter: TransportAdapter = {
   enter(execution: ExecutionContext, tracer: Tracer): HandlerEntry {
-    const rpcContext = execution.switchToRpc().getContext<unknown>();
-    const handler = execution.getHandler();
-    const isEvent = Reflect.getMetadata?.(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER;
-    const pattern = patternName(rpcContext, Reflect.getMetadata?.(PATTERN_METADATA, handler));
-    const system = rpcSystem(rpcContext);
-    const carrier = rpcCarrier(rpcContext);
-    const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : context.active();
-    const entry = tracer.startSpan(
-      pattern,
-      {
-        kind: isEvent ? SpanKind.CONSUMER : SpanKind.SERVER,
-        attributes: {
-          [system === 'grpc' ? ATTR.rpcSystem : ATTR.messagingSystem]: system,
-          [ATTR.nestPattern]: pattern,
-          ...(isEvent ? { [ATTR.messagingOperationType]: 'process' } : {}),
-        },
-      },
-      parent,
-    );
-    return { parent: trace.setSpan(parent, entry), entrySpan: entry };
+    const entry = startRpcEntry(execution.switchToRpc().getContext<unknown>(), execution.getHandler(), tracer);
+    return { parent: entry.context, entrySpan: entry.span };
   },
 };
 

@@ -28,6 +28,9 @@ const TRACED_CLIENT = Symbol.for('nestjs-tracing.traced-rpc-client');
  * context rides in the packet's metadata (read back by the server on TCP and Redis); for brokers with headers
  * (Kafka, NATS, RabbitMQ, MQTT) put `TraceService.inject()` into the record's headers. Returns the same client.
  *
+ * Every Nest `ClientProxy` is traced this way without it once `OtelModule` runs; call it to set `system` yourself,
+ * or for a client that does not extend `ClientProxy`.
+ *
  * @example
  * { provide: 'MATCHING', useFactory: () => traceRpcClient(ClientProxyFactory.create({ transport: Transport.TCP, options })) }
  */
@@ -36,33 +39,46 @@ export function traceRpcClient<C extends RpcClientLike>(client: C, options: Trac
   if (marked[TRACED_CLIENT]) return client;
   Object.defineProperty(marked, TRACED_CLIENT, { value: true });
   const system = options.system ?? 'other';
-  client.setOnDispatchHook?.((packet) => {
-    const carrier: Record<string, string> = {};
-    propagation.inject(context.active(), carrier);
-    if (Object.keys(carrier).length > 0) packet.metadata = { ...(packet.metadata as object | undefined), ...carrier };
-  });
+  client.setOnDispatchHook?.(injectPacketMetadata);
   const send = client.send.bind(client);
   const emit = client.emit.bind(client);
-  client.send = <R>(pattern: unknown, data: unknown): Observable<R> => {
-    if (!runtime.running) return send<R>(pattern, data);
-    const parent = context.active();
-    return new Observable<R>((subscriber) => {
-      const span = startClientSpan(pattern, SpanKind.CLIENT, system, parent);
-      return observeInSpan(span, trace.setSpan(parent, span), () => send<R>(pattern, data)).subscribe(subscriber);
-    });
-  };
-  client.emit = <R>(pattern: unknown, data: unknown): Observable<R> => {
-    if (!runtime.running) return emit<R>(pattern, data);
-    const parent = context.active();
-    const span = startClientSpan(pattern, SpanKind.PRODUCER, system, parent);
-    // Nest's emit is eager: it dispatches at once, so the span covers the dispatch, not a later subscription.
-    const active = trace.setSpan(parent, span);
-    const result = context.with(active, () => emit<R>(pattern, data));
-    // The caller gets the failure from `result`; this subscription only ends the span.
-    observeInSpan(span, active, () => result).subscribe({ error: () => undefined });
-    return result;
-  };
+  client.send = <R>(pattern: unknown, data: unknown): Observable<R> => sendInSpan<R>(() => send<R>(pattern, data), pattern, system);
+  client.emit = <R>(pattern: unknown, data: unknown): Observable<R> => emitInSpan<R>(() => emit<R>(pattern, data), pattern, system);
   return client;
+}
+
+/** Whether `client` was given to {@link traceRpcClient}, which traces it in place of the prototype's wrappers. */
+export function isTracedRpcClient(client: unknown): boolean {
+  return (client as { [TRACED_CLIENT]?: boolean } | null)?.[TRACED_CLIENT] === true;
+}
+
+/** Subscribes to `send()` in a CLIENT span that lasts until the reply (or its failure) arrives. */
+export function sendInSpan<R>(send: () => Observable<R>, pattern: unknown, system: string): Observable<R> {
+  if (!runtime.running) return send();
+  const parent = context.active();
+  return new Observable<R>((subscriber) => {
+    const span = startClientSpan(pattern, SpanKind.CLIENT, system, parent);
+    return observeInSpan(span, trace.setSpan(parent, span), send).subscribe(subscriber);
+  });
+}
+
+/** Calls `emit()` in a PRODUCER span. Nest's emit is eager: it dispatches at once, so the span covers the dispatch. */
+export function emitInSpan<R>(emit: () => Observable<R>, pattern: unknown, system: string): Observable<R> {
+  if (!runtime.running) return emit();
+  const parent = context.active();
+  const span = startClientSpan(pattern, SpanKind.PRODUCER, system, parent);
+  const active = trace.setSpan(parent, span);
+  const result = context.with(active, emit);
+  // The caller gets the failure from `result`; this subscription only ends the span.
+  observeInSpan(span, active, () => result).subscribe({ error: () => undefined });
+  return result;
+}
+
+/** Writes the active trace context into an outgoing packet's metadata (Nest 12 carries it on TCP and Redis). */
+export function injectPacketMetadata(packet: { metadata?: unknown }): void {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  if (Object.keys(carrier).length > 0) packet.metadata = { ...(packet.metadata as object | undefined), ...carrier };
 }
 
 function startClientSpan(pattern: unknown, kind: SpanKind, system: string, parent: ReturnType<typeof context.active>): Span {

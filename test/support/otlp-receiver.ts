@@ -1,10 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import generated from 'otlp-proto-root/build/src/generated/root.js';
+import protobuf from 'protobufjs';
+import { fileURLToPath } from 'node:url';
 
 /**
  * A real OTLP/gRPC trace receiver on 127.0.0.1 standing in for Jaeger or a collector. It decodes
- * `ExportTraceServiceRequest` with the protobuf schema of OTLP itself (the generated root that
- * @opentelemetry/otlp-transformer 0.200 shipped), independently of the exporter under test.
+ * `ExportTraceServiceRequest` with protobufjs from the OTLP schema (`otlp-trace.proto`), independently of the
+ * exporter under test.
  */
 
 /** A span as the receiver decoded it from the wire. */
@@ -30,10 +31,14 @@ interface ProtoType {
   toObject(message: unknown, options: Record<string, unknown>): Record<string, unknown>;
 }
 
-const proto = (generated as unknown as { opentelemetry: { proto: { collector: { trace: { v1: Record<string, ProtoType> } } } } })
-  .opentelemetry.proto.collector.trace.v1;
-const RequestType = proto.ExportTraceServiceRequest;
-const ResponseType = proto.ExportTraceServiceResponse;
+const schema = protobuf.loadSync(fileURLToPath(new URL('./otlp-trace.proto', import.meta.url)));
+/** The OTLP messages, for tests that decode an export themselves. */
+export const OtlpTypes = {
+  request: schema.lookupType('otlp.ExportTraceServiceRequest') as unknown as ProtoType,
+  response: schema.lookupType('otlp.ExportTraceServiceResponse') as unknown as ProtoType,
+};
+const RequestType = OtlpTypes.request;
+const ResponseType = OtlpTypes.response;
 
 const SERVICE = {
   Export: {
