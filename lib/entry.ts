@@ -28,4 +28,5 @@ export const {
   traceRpcClient,
   injectGrpcMetadata,
   TraceTreeExporter,
+  exportStatistics,
 } = library;

@@ -26,3 +26,5 @@ export { Span, Traced, type TracedOptions } from './span.decorator.js';
 export { TracingConsoleLogger, traceLogFields, type TraceLogFields } from './tracing-console.logger.js';
 export { traceRpcClient, injectGrpcMetadata, type RpcClientLike, type TraceRpcClientOptions, type GrpcMetadataLike } from './rpc/trace-rpc-client.js';
 export { TraceTreeExporter, type TraceTreeExporterOptions } from './sdk/trace-tree.exporter.js';
+export { exportStatistics } from './export/export-statistics.js';
+export type { ExportStatistics } from './export/otlp-export-processor.js';

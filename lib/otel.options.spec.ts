@@ -19,13 +19,13 @@ describe('resolveOtelOptions: defaults', () => {
     const resolved = resolve();
     expect(resolved.enabled).toBe(true);
     expect(resolved.exporters).toEqual([
-      { kind: 'otlp', protocol: 'grpc', url: 'http://localhost:4317', headers: {}, timeoutMillis: 10000 },
+      { kind: 'otlp', protocol: 'grpc', url: 'http://localhost:4317', headers: {}, timeoutMillis: 10000, initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
     ]);
     expect(resolved.sampler).toEqual({ kind: 'parentbased_traceidratio', ratio: 1 });
     expect(resolved.propagators).toEqual(['tracecontext', 'baggage']);
     expect(resolved.resourceDetectors).toEqual(['host', 'process']);
     expect(resolved.shutdownTimeoutMillis).toBe(5000);
-    expect(resolved.batch).toEqual({ maxQueueSize: 8192, maxExportBatchSize: 2048, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000 });
+    expect(resolved.batch).toEqual({ maxQueueSize: 8192, maxExportBatchSize: 2048, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000, maxQueueBytes: 16 * 1024 * 1024 });
   });
 
   it('ignores /health and everything below it by default, and nothing else', () => {
@@ -80,7 +80,7 @@ describe('resolveOtelOptions: environment merging', () => {
       },
     );
     expect(resolved.exporters).toEqual([
-      { kind: 'otlp', protocol: 'grpc', url: 'http://collector:4317', headers: { 'x-api-key': 'abc', 'x-team': 'traces' }, timeoutMillis: 2500 },
+      { kind: 'otlp', protocol: 'grpc', url: 'http://collector:4317', headers: { 'x-api-key': 'abc', 'x-team': 'traces' }, timeoutMillis: 2500, initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
     ]);
     const traces = resolve({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4317', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4317' });
     expect(traces.exporters[0]).toMatchObject({ url: 'http://b:4317' });
@@ -114,7 +114,7 @@ describe('resolveOtelOptions: environment merging', () => {
       { batch: { maxQueueSize: 4096 } },
       { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50', OTEL_BSP_EXPORT_TIMEOUT: '1000' },
     );
-    expect(resolved.batch).toEqual({ maxQueueSize: 4096, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 1000 });
+    expect(resolved.batch).toEqual({ maxQueueSize: 4096, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 1000, maxQueueBytes: 16 * 1024 * 1024 });
   });
 
   it('reads the sampler from OTEL_TRACES_SAMPLER(_ARG), and the legacy OTEL_SAMPLING_RATIO', () => {
@@ -175,6 +175,9 @@ describe('resolveOtelOptions: validation', () => {
     [{ batch: { maxQueueSize: 0 } }, {}, 'batch.maxQueueSize', 0, 'a whole number of 1 or more'],
     [{}, { OTEL_BSP_SCHEDULE_DELAY: 'soon' }, 'OTEL_BSP_SCHEDULE_DELAY', 'soon', 'a whole number of 0 or more'],
     [{ batch: { maxQueueSize: 10, maxExportBatchSize: 20 } }, {}, 'batch.maxExportBatchSize', 20, 'at most maxQueueSize (10)'],
+    [{ otlp: { retry: { initialBackoffMillis: 0 } } }, {}, 'otlp.retry.initialBackoffMillis', 0, 'a whole number of 1 or more'],
+    [{ otlp: { reportIntervalMillis: 5 } }, {}, 'otlp.reportIntervalMillis', 5, 'a whole number of 100 or more'],
+    [{ batch: { maxQueueBytes: 10 } }, {}, 'batch.maxQueueBytes', 10, 'a whole number of 1024 or more'],
     [{}, { OTEL_SDK_DISABLED: 'maybe' }, 'OTEL_SDK_DISABLED', 'maybe', 'true or false'],
     [{}, { OTEL_RESOURCE_ATTRIBUTES: 'team' }, 'OTEL_RESOURCE_ATTRIBUTES', 'team', 'key=value pairs'],
     [{}, { OTEL_EXPORTER_OTLP_HEADERS: '=secret' }, 'OTEL_EXPORTER_OTLP_HEADERS', '=secret', 'key=value pairs'],

@@ -43,6 +43,15 @@ export interface OtlpExporterOptions {
   headers?: Record<string, string>;
   /** How long one export may take, in milliseconds (default 10000). */
   timeoutMillis?: number;
+  /**
+   * Retries of an export the collector could not take (unavailable, overloaded, restarting): the first after
+   * `initialBackoffMillis` (default 500), doubling with jitter up to `maxBackoffMillis` (default 5000), or after
+   * the delay the collector asks for. The batch is retried until it is delivered, refused for good, or the app
+   * shuts down; meanwhile new spans queue up to the batch bounds.
+   */
+  retry?: { initialBackoffMillis?: number; maxBackoffMillis?: number };
+  /** Interval of the one summary line logged while spans are being lost, in milliseconds (default 10000). */
+  reportIntervalMillis?: number;
 }
 
 /** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the library's defaults. */
@@ -55,6 +64,8 @@ export interface BatchOptions {
   scheduledDelayMillis?: number;
   /** How long one batch export may take, in milliseconds (default 30000). */
   exportTimeoutMillis?: number;
+  /** Encoded bytes buffered (OTLP exporters) before new spans are dropped (default 16 MiB). */
+  maxQueueBytes?: number;
 }
 
 /** Options of the per-request spans made by the HTTP layer and the {@link TracingInterceptor}. */
@@ -137,7 +148,16 @@ export interface OtelModuleOptions {
 
 /** How spans are exported, after options and environment were merged. */
 export type ResolvedExporter =
-  | { kind: 'otlp'; protocol: OtlpProtocol; url: string; headers: Record<string, string>; timeoutMillis: number }
+  | {
+      kind: 'otlp';
+      protocol: OtlpProtocol;
+      url: string;
+      headers: Record<string, string>;
+      timeoutMillis: number;
+      initialBackoffMillis: number;
+      maxBackoffMillis: number;
+      reportIntervalMillis: number;
+    }
   | { kind: 'console' }
   | { kind: 'tree' }
   | { kind: 'instance'; exporter: SpanExporter };
@@ -325,6 +345,9 @@ function resolveOtlp(otlp: OtlpExporterOptions, reader: EnvReader): ResolvedExpo
       reader.nonNegativeInt('otlp.timeoutMillis', otlp.timeoutMillis, undefined, undefined) ??
       reader.nonNegativeInt('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', undefined, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', undefined) ??
       reader.nonNegativeInt('OTEL_EXPORTER_OTLP_TIMEOUT', undefined, 'OTEL_EXPORTER_OTLP_TIMEOUT', DEFAULTS.otlpTimeoutMillis),
+    initialBackoffMillis: reader.intAtLeast('otlp.retry.initialBackoffMillis', otlp.retry?.initialBackoffMillis, undefined, DEFAULTS.otlpRetry.initialBackoffMillis, 1),
+    maxBackoffMillis: reader.intAtLeast('otlp.retry.maxBackoffMillis', otlp.retry?.maxBackoffMillis, undefined, DEFAULTS.otlpRetry.maxBackoffMillis, 1),
+    reportIntervalMillis: reader.intAtLeast('otlp.reportIntervalMillis', otlp.reportIntervalMillis, undefined, DEFAULTS.otlpReportIntervalMillis, 100),
   };
 }
 
@@ -347,6 +370,7 @@ function resolveBatch(batch: BatchOptions, reader: EnvReader): Required<BatchOpt
     maxExportBatchSize: field('maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1),
     scheduledDelayMillis: field('scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY', 0),
     exportTimeoutMillis: field('exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT', 0),
+    maxQueueBytes: reader.intAtLeast('batch.maxQueueBytes', batch.maxQueueBytes, undefined, DEFAULTS.bsp.maxQueueBytes, 1024),
   };
   const batchSizeGiven = batch.maxExportBatchSize !== undefined || reader.env('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') !== undefined;
   // A smaller queue alone (OTEL_BSP_MAX_QUEUE_SIZE=1000) is valid: the default batch size shrinks to fit it.

@@ -11,6 +11,8 @@ import {
 } from '@opentelemetry/api';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { recordFailure, runInSpan } from './span-runner.js';
+import { exportStatistics } from './export/export-statistics.js';
+import type { ExportStatistics } from './export/otlp-export-processor.js';
 
 /** A carrier for manual propagation: message headers, job metadata, any string map. */
 export type PropagationCarrier = Record<string, string | string[] | undefined>;
@@ -88,6 +90,11 @@ export class TraceService {
   recordException(error: unknown): void {
     const span = trace.getActiveSpan();
     if (span) recordFailure(span, error);
+  }
+
+  /** What the OTLP exporters did with the spans so far (exported, dropped, failed, rejected, retried, queued). */
+  exportStatistics(): ExportStatistics {
+    return exportStatistics();
   }
 
   /** One baggage entry of the active context (propagated from upstream or added with {@link withBaggage}). */

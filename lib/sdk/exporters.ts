@@ -1,7 +1,7 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { OTLPTraceExporter as OtlpGrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as OtlpHttpTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { createEmptyMetadata } from '@opentelemetry/otlp-grpc-exporter-base';
+import { GrpcTransport } from '../export/grpc-transport.js';
+import { HttpTransport } from '../export/http-transport.js';
+import { OtlpExportProcessor, type ExportStatistics } from '../export/otlp-export-processor.js';
 import { TraceTreeExporter } from './trace-tree.exporter.js';
 import {
   BatchSpanProcessor,
@@ -13,8 +13,8 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { ResolvedExporter, ResolvedOtelOptions } from '../otel.options.js';
 
-/** Builds the exporter a resolved exporter setting describes. */
-export function createExporter(spec: ResolvedExporter): SpanExporter {
+/** Builds the exporter a resolved setting describes; OTLP has a pipeline of its own ({@link createOtlpPipeline}). */
+export function createExporter(spec: Exclude<ResolvedExporter, { kind: 'otlp' }>): SpanExporter {
   switch (spec.kind) {
     case 'instance':
       return spec.exporter;
@@ -22,21 +22,24 @@ export function createExporter(spec: ResolvedExporter): SpanExporter {
       return new ConsoleSpanExporter();
     case 'tree':
       return new TraceTreeExporter();
-    case 'otlp':
-      return spec.protocol === 'grpc' ? createGrpcExporter(spec) : createHttpExporter(spec);
   }
 }
 
 type OtlpSpec = Extract<ResolvedExporter, { kind: 'otlp' }>;
 
-function createGrpcExporter(spec: OtlpSpec): SpanExporter {
-  const metadata = createEmptyMetadata();
-  for (const [key, value] of Object.entries(spec.headers)) metadata.set(key, value);
-  return new OtlpGrpcTraceExporter({ url: spec.url, metadata, timeoutMillis: spec.timeoutMillis });
-}
-
-function createHttpExporter(spec: OtlpSpec): SpanExporter {
-  return new OtlpHttpTraceExporter({ url: spec.url, headers: spec.headers, timeoutMillis: spec.timeoutMillis });
+/** The library's OTLP pipeline (encoding as spans end, retries, bounded queue) for gRPC or HTTP/protobuf. */
+export function createOtlpPipeline(spec: OtlpSpec, batch: ResolvedOtelOptions['batch']): OtlpExportProcessor {
+  const transport = spec.protocol === 'grpc' ? new GrpcTransport(spec.url, spec.headers) : new HttpTransport(spec.url, spec.headers);
+  return new OtlpExportProcessor(transport, {
+    maxQueueSize: batch.maxQueueSize,
+    maxQueueBytes: batch.maxQueueBytes,
+    maxExportBatchSize: batch.maxExportBatchSize,
+    scheduledDelayMillis: batch.scheduledDelayMillis,
+    timeoutMillis: spec.timeoutMillis,
+    initialBackoffMillis: spec.initialBackoffMillis,
+    maxBackoffMillis: spec.maxBackoffMillis,
+    reportIntervalMillis: spec.reportIntervalMillis,
+  });
 }
 
 /**
@@ -46,6 +49,8 @@ function createHttpExporter(spec: OtlpSpec): SpanExporter {
 export class ExportLedger {
   private ended = 0;
   private readonly delivered = new Map<SpanExporter, number>();
+  /** OTLP pipelines, which account for every span themselves. */
+  readonly pipelines: OtlpExportProcessor[] = [];
 
   /** Counts one sampled span handed to the exporters' processors. */
   recordEnded(): void {
@@ -72,7 +77,18 @@ export class ExportLedger {
   undelivered(): number {
     let worst = 0;
     for (const delivered of this.delivered.values()) worst = Math.max(worst, this.ended - delivered);
+    for (const pipeline of this.pipelines) worst = Math.max(worst, pipeline.undelivered());
     return worst;
+  }
+
+  /** The OTLP pipelines' counts, added up. */
+  statistics(): ExportStatistics {
+    const total: ExportStatistics = { exported: 0, dropped: 0, failed: 0, rejected: 0, retries: 0, queued: 0 };
+    for (const pipeline of this.pipelines) {
+      const counts = pipeline.statistics();
+      for (const key of Object.keys(total) as (keyof ExportStatistics)[]) total[key] += counts[key];
+    }
+    return total;
   }
 }
 
@@ -87,6 +103,11 @@ export function createSpanProcessors(
   leading: readonly SpanProcessor[] = [],
 ): SpanProcessor[] {
   const exporting = options.exporters.map((spec): SpanProcessor => {
+    if (spec.kind === 'otlp') {
+      const pipeline = createOtlpPipeline(spec, options.batch);
+      ledger.pipelines.push(pipeline);
+      return pipeline;
+    }
     const exporter = ledger.track(createExporter(spec));
     if (spec.kind === 'console' || spec.kind === 'tree') return new SimpleSpanProcessor({ exporter });
     return new BatchSpanProcessor({ exporter, ...options.batch });

@@ -14,6 +14,7 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { RedactionProcessor } from './redaction.js';
 import { SpanObservers } from './span-observers.js';
 import { TracingSdk, type ShutdownReport } from './tracing-sdk.js';
+import type { ExportStatistics } from '../export/otlp-export-processor.js';
 
 /** Who started the SDK; it decides what a warning tells the user to change. */
 export type StartSource = 'preload' | 'forRoot' | 'forRootAsync';
@@ -109,6 +110,11 @@ export class TracingRuntime {
       );
     }
     return report;
+  }
+
+  /** What the running SDK's OTLP pipelines did with its spans; zeros when none runs. */
+  exportStatistics(): ExportStatistics {
+    return this.sdk?.exportStatistics() ?? { exported: 0, dropped: 0, failed: 0, rejected: 0, retries: 0, queued: 0 };
   }
 
   /** Flushes the running SDK within the timeout; resolves false when it did not finish. */

@@ -15,6 +15,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
 import type { ResolvedOtelOptions, ResourceDetectorName } from '../otel.options.js';
+import type { ExportStatistics } from '../export/otlp-export-processor.js';
 import { createSpanProcessors, ExportLedger } from './exporters.js';
 import { createPropagator } from './propagators.js';
 import { createSampler } from './samplers.js';
@@ -69,6 +70,11 @@ export class TracingSdk {
       instrumentation.enable();
     }
     this.tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  }
+
+  /** What the OTLP pipelines did with the spans so far. */
+  exportStatistics(): ExportStatistics {
+    return this.ledger.statistics();
   }
 
   /** Exports every finished span, waiting at most `timeoutMillis`. Resolves false when time ran out. */

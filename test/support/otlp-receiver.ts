@@ -25,6 +25,16 @@ export interface ReceivedSpan {
 /** How the receiver answers exports: normally, never (a hung collector), or with UNAVAILABLE. */
 export type ReceiverMode = 'ok' | 'hang' | 'unavailable';
 
+/** One scripted answer to an export call, used before the mode applies. */
+export interface ScriptedAnswer {
+  /** A gRPC status code to fail with. */
+  code?: grpc.status;
+  /** With `code`: a RetryInfo delay in `grpc-status-details-bin`. */
+  retryDelayMillis?: number;
+  /** Accept, but report this many spans rejected (OTLP partial success). */
+  rejected?: number;
+}
+
 interface ProtoType {
   decode(buffer: Uint8Array): unknown;
   encode(message: unknown): { finish(): Uint8Array };
@@ -56,6 +66,8 @@ export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** Export calls received, whatever the mode answered. */
   exportCalls = 0;
+  /** Answers for the next export calls, in order; each is used once. */
+  readonly script: ScriptedAnswer[] = [];
   private readonly hung: (() => void)[] = [];
   private waiters: (() => void)[] = [];
 
@@ -117,6 +129,13 @@ export class OtlpReceiver {
 
   private onExport(request: unknown, callback: grpc.sendUnaryData<unknown>): void {
     this.exportCalls++;
+    const scripted = this.script.shift();
+    if (scripted?.code !== undefined) {
+      const metadata = new grpc.Metadata();
+      if (scripted.retryDelayMillis !== undefined) metadata.set('grpc-status-details-bin', retryInfo(scripted.code, scripted.retryDelayMillis));
+      callback({ code: scripted.code, details: 'scripted failure', metadata });
+      return;
+    }
     if (this.mode === 'hang') {
       this.hung.push(() => callback({ code: grpc.status.UNAVAILABLE, details: 'receiver stopped' }));
       return;
@@ -125,10 +144,23 @@ export class OtlpReceiver {
       callback({ code: grpc.status.UNAVAILABLE, details: 'receiver unavailable' });
       return;
     }
-    this.spans.push(...flatten(RequestType.toObject(request, { enums: String, bytes: String, longs: String, defaults: true, oneofs: true })));
-    callback(null, {});
+    this.spans.push(...decodeSpans(request));
+    callback(null, scripted?.rejected ? { partialSuccess: { rejectedSpans: scripted.rejected, errorMessage: 'spans too large' } } : {});
     for (const wake of this.waiters.splice(0)) wake();
   }
+}
+
+/** The spans of a decoded `ExportTraceServiceRequest`. */
+export function decodeSpans(request: unknown): ReceivedSpan[] {
+  return flatten(RequestType.toObject(request, { enums: String, bytes: String, longs: String, defaults: true, oneofs: true }));
+}
+
+/** A `google.rpc.Status` with a RetryInfo detail, as `grpc-status-details-bin` carries it. */
+function retryInfo(code: number, delayMillis: number): Buffer {
+  const info = schema.lookupType('otlp.RetryInfo');
+  const status = schema.lookupType('otlp.RpcStatus');
+  const value = info.encode({ retryDelay: { seconds: Math.floor(delayMillis / 1000), nanos: (delayMillis % 1000) * 1e6 } }).finish();
+  return Buffer.from(status.encode({ code, message: 'slow down', details: [{ typeUrl: 'type.googleapis.com/google.rpc.RetryInfo', value }] }).finish());
 }
 
 interface KeyValue {

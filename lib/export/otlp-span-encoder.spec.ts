@@ -1,0 +1,108 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
+import { TraceState } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { OtlpTypes } from '../../test/support/otlp-receiver.js';
+import { startUnitTracing, type UnitTracing } from '../../test/support/tracing.js';
+import type { ExportOutcome, OtlpTransport } from './export-outcome.js';
+import { OtlpExportProcessor } from './otlp-export-processor.js';
+
+/** A transport that keeps what it was given and accepts it. */
+class CapturingTransport implements OtlpTransport {
+  readonly url = 'memory://';
+  readonly bodies: Buffer[] = [];
+  async send(body: Buffer): Promise<ExportOutcome> {
+    this.bodies.push(Buffer.from(body));
+    return { kind: 'accepted', rejected: 0 };
+  }
+  close(): void {}
+}
+
+const decode = (bytes: Uint8Array) =>
+  OtlpTypes.request.toObject(OtlpTypes.request.decode(bytes), { longs: String, bytes: String, enums: String, defaults: true, oneofs: true });
+
+describe('the OTLP span encoder', () => {
+  let tracing: UnitTracing;
+
+  beforeAll(() => {
+    tracing = startUnitTracing({ serviceName: 'encoder', resourceAttributes: { 'service.namespace': 'hr', 'deployment.ünïcode': 'ja — 日本' } });
+  });
+  afterAll(() => tracing.stop());
+
+  function makeSpans(): ReadableSpan[] {
+    tracing.recorder.reset();
+    const tracer = trace.getTracer('encoder-test', '1.2.3');
+    const other = trace.getTracer('second-scope');
+    const remote = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+      traceState: new TraceState('congo=t61rcWkgMzE'),
+    });
+    const parent = tracer.startSpan('GET /users/:id', {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': 'GET',
+        'http.response.status_code': 200,
+        'negative.int': -42,
+        'big.int': 2 ** 52 + 3,
+        ratio: 0.25,
+        flag: true,
+        'no.flag': false,
+        strings: ['a', 'ünï', ''],
+        numbers: [1, 2.5, -3],
+        bools: [true, false],
+        'text.long': 'x'.repeat(300),
+        'text.emoji': 'naïve 🚀 café',
+        'empty': '',
+      },
+      links: [{ context: { traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: TraceFlags.NONE, isRemote: true }, attributes: { reason: 'batch' } }],
+    }, remote);
+    parent.addEvent('cache.miss', { key: 'user:7', attempts: 2 });
+    parent.addEvent('no attributes');
+    parent.recordException(new Error('ledger write failed — ünïcode'));
+    parent.setStatus({ code: SpanStatusCode.ERROR, message: 'ledger write failed' });
+    const child = tracer.startSpan('UsersController.findOne', {}, trace.setSpan(remote, parent));
+    child.setStatus({ code: SpanStatusCode.OK });
+    child.end();
+    other.startSpan('other scope', { kind: SpanKind.PRODUCER }).end();
+    for (let i = 0; i < 40; i++) tracer.startSpan(`bulk ${i}`, { kind: SpanKind.CLIENT, attributes: { i, name: `n-${i}` } }).end();
+    parent.end();
+    return [...tracing.recorder.spans];
+  }
+
+  it('produces, field by field, what OpenTelemetry\'s own serializer produces', async () => {
+    const spans = makeSpans();
+    const transport = new CapturingTransport();
+    const pipeline = new OtlpExportProcessor(transport, {
+      maxQueueSize: 1000, maxQueueBytes: 1 << 20, maxExportBatchSize: 1000, scheduledDelayMillis: 60_000,
+      timeoutMillis: 1000, initialBackoffMillis: 10, maxBackoffMillis: 10, reportIntervalMillis: 60_000,
+    });
+    for (const span of spans) pipeline.onEnd(span);
+    await pipeline.forceFlush();
+    await pipeline.shutdown();
+    expect(transport.bodies).toHaveLength(1);
+
+    const ours = decode(transport.bodies[0]);
+    const theirs = decode(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
+    // The same resource, scopes and spans; spans compared per scope in the order they ended.
+    expect(ours).toEqual(theirs);
+    expect(pipeline.statistics()).toMatchObject({ exported: spans.length, dropped: 0, failed: 0, queued: 0 });
+  });
+
+  it('keeps only sampled spans and drops past the queue bound, counting them', async () => {
+    const spans = makeSpans();
+    const transport = new CapturingTransport();
+    const pipeline = new OtlpExportProcessor(transport, {
+      maxQueueSize: 10, maxQueueBytes: 1 << 20, maxExportBatchSize: 1000, scheduledDelayMillis: 60_000,
+      timeoutMillis: 1000, initialBackoffMillis: 10, maxBackoffMillis: 10, reportIntervalMillis: 60_000,
+    });
+    for (const span of spans) pipeline.onEnd(span);
+    expect(pipeline.statistics()).toMatchObject({ queued: 10, dropped: spans.length - 10 });
+    await pipeline.forceFlush();
+    await pipeline.shutdown();
+    expect(decode(transport.bodies[0]).resourceSpans).toHaveLength(1);
+    expect(pipeline.statistics()).toMatchObject({ exported: 10, queued: 0 });
+  });
+});

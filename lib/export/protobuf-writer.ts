@@ -1,0 +1,160 @@
+/**
+ * A protobuf writer over one growing, reused byte buffer: fields are written in place, and a nested message's
+ * length is written in front of it once its end is known (one byte reserved, moved up in the rare case the
+ * message is 128 bytes or longer). Nothing is allocated per field.
+ */
+export class ProtobufWriter {
+  /** The bytes written so far are `buffer[0, length)`. */
+  buffer: Buffer;
+  length = 0;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buffer = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Forgets what was written, keeping the buffer for the next message. */
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** A copy of what was written, safe to keep after the writer is reused. */
+  copy(from = 0): Buffer {
+    return Buffer.from(this.buffer.subarray(from, this.length));
+  }
+
+  private ensure(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+
+  /** A field key: field number and wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32). */
+  tag(field: number, wireType: number): void {
+    this.varint((field << 3) | wireType);
+  }
+
+  /** An unsigned varint of up to 53 bits. */
+  varint(value: number): void {
+    this.ensure(10);
+    const buffer = this.buffer;
+    let at = this.length;
+    while (value > 0x7f) {
+      buffer[at++] = (value & 0x7f) | 0x80;
+      value = value > 0xffffffff ? Math.floor(value / 128) : value >>> 7;
+    }
+    buffer[at++] = value;
+    this.length = at;
+  }
+
+  /** A signed 64-bit integer as protobuf's `int64` (two's complement for negatives: ten bytes). */
+  int64(value: number): void {
+    if (value >= 0) return this.varint(value);
+    const big = BigInt.asUintN(64, BigInt(Math.trunc(value)));
+    this.ensure(10);
+    let rest = big;
+    while (rest > 0x7fn) {
+      this.buffer[this.length++] = Number(rest & 0x7fn) | 0x80;
+      rest >>= 7n;
+    }
+    this.buffer[this.length++] = Number(rest);
+  }
+
+  fixed32(value: number): void {
+    this.ensure(4);
+    this.buffer.writeUInt32LE(value >>> 0, this.length);
+    this.length += 4;
+  }
+
+  /** A fixed64 given as its low and high 32-bit halves. */
+  fixed64(low: number, high: number): void {
+    this.ensure(8);
+    this.buffer.writeUInt32LE(low >>> 0, this.length);
+    this.buffer.writeUInt32LE(high >>> 0, this.length + 4);
+    this.length += 8;
+  }
+
+  double(value: number): void {
+    this.ensure(8);
+    this.buffer.writeDoubleLE(value, this.length);
+    this.length += 8;
+  }
+
+  /** A string field (UTF-8). */
+  stringField(field: number, value: string): void {
+    this.tag(field, 2);
+    // Up to 42 UTF-16 units are at most 126 UTF-8 bytes: a one-byte length, written after the text.
+    if (value.length <= 42) {
+      this.ensure(1 + value.length * 3);
+      const written = this.buffer.write(value, this.length + 1, 'utf8');
+      this.buffer[this.length] = written;
+      this.length += 1 + written;
+      return;
+    }
+    const bytes = Buffer.byteLength(value, 'utf8');
+    this.varint(bytes);
+    this.ensure(bytes);
+    this.buffer.write(value, this.length, bytes, 'utf8');
+    this.length += bytes;
+  }
+
+  /** A bytes field holding the binary form of a lowercase hex id (trace or span id). */
+  hexField(field: number, hex: string): void {
+    const bytes = hex.length >>> 1;
+    this.tag(field, 2);
+    this.varint(bytes);
+    this.ensure(bytes);
+    this.buffer.write(hex, this.length, bytes, 'hex');
+    this.length += bytes;
+  }
+
+  bytesField(field: number, bytes: Uint8Array): void {
+    this.tag(field, 2);
+    this.varint(bytes.length);
+    this.raw(bytes);
+  }
+
+  /** Bytes that are already protobuf, written as they are. */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Starts a nested message field; pass the result to {@link end} once its content is written. */
+  begin(field: number): number {
+    this.tag(field, 2);
+    this.ensure(1);
+    return this.length++;
+  }
+
+  /** Writes the length of the message begun at `lengthAt` in front of its content. */
+  end(lengthAt: number): void {
+    const size = this.length - lengthAt - 1;
+    if (size < 0x80) {
+      this.buffer[lengthAt] = size;
+      return;
+    }
+    const extra = varintSize(size) - 1;
+    this.ensure(extra);
+    this.buffer.copyWithin(lengthAt + 1 + extra, lengthAt + 1, this.length);
+    let at = lengthAt;
+    let value = size;
+    while (value > 0x7f) {
+      this.buffer[at++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    this.buffer[at] = value;
+    this.length += extra;
+  }
+}
+
+/** Bytes a varint of `value` takes. */
+export function varintSize(value: number): number {
+  let size = 1;
+  while (value > 0x7f) {
+    value = value > 0xffffffff ? Math.floor(value / 128) : value >>> 7;
+    size++;
+  }
+  return size;
+}
