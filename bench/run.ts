@@ -4,7 +4,9 @@
  * rounds because the machine is shared and noisy; every ratio is to `none` from the same round.
  *
  * Flags: --rounds N (3), --duration S (10), --warmup S (3), --connections N (50), --routes tiny,items,async,json,
- * --platforms express,fastify, --variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE.
+ * --platforms express,fastify, --variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE,
+ * --baseline DIR: a checkout of an earlier version, built (`npm run build && npm run build:bench`), whose app runs
+ * as the variants `baseline@<ratio>` in the same rounds, so a change is compared with what it replaces.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,6 +28,7 @@ const { values: flags } = parseArgs({
     variants: { type: 'string', default: 'none,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official,nestjs-otel' },
     soak: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results.md' },
+    baseline: { type: 'string' },
   },
 });
 
@@ -57,6 +60,8 @@ interface Variant {
   label: string;
   env: Record<string, string>;
   nodeArgs: string[];
+  /** The app to run; the baseline's for `baseline@…`. */
+  app: string;
 }
 
 /** Variants for the cost breakdown: the library with tracing disabled, or without its default instrumentations. */
@@ -69,8 +74,13 @@ const BREAKDOWN: Record<string, Record<string, string>> = {
 function variantOf(spec: string): Variant {
   const [name, ratio = '1'] = spec.split('@');
   const preload = name === 'official' || name === 'nestjs-otel' ? ['--import', PRELOAD] : [];
+  if (name === 'baseline') {
+    if (!flags.baseline) throw new Error('baseline variants need --baseline DIR');
+    const app = fileURLToPath(new URL('build/bench/app.js', `file://${flags.baseline.replace(/\/?$/, '/')}`));
+    return { label: spec, env: { BENCH_VARIANT: 'nestjs-tracing', BENCH_RATIO: ratio }, nodeArgs: [], app };
+  }
   const env = BREAKDOWN[name] ?? { BENCH_VARIANT: name };
-  return { label: spec, env: { ...env, BENCH_RATIO: ratio }, nodeArgs: preload };
+  return { label: spec, env: { ...env, BENCH_RATIO: ratio }, nodeArgs: preload, app: APP };
 }
 
 interface Sample {
@@ -86,7 +96,7 @@ interface Sample {
 
 async function startVariant(variant: Variant, platform: string, sink: SpanSink): Promise<{ child: ChildProcess; port: number }> {
   const command = pinned ? 'taskset' : process.execPath;
-  const args = [...(pinned ? ['-c', '0', process.execPath] : []), ...variant.nodeArgs, APP];
+  const args = [...(pinned ? ['-c', '0', process.execPath] : []), ...variant.nodeArgs, variant.app];
   const child = spawn(command, args, {
     env: {
       ...process.env,
