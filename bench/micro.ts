@@ -1,13 +1,31 @@
 /**
- * `npm run bench:micro`: the library's own per-request cost, next to a bare `startSpan()`/`end()`.
- * The handler wrapper is measured as the app runs it: a controller discovered and wrapped by OtelModule,
- * called inside a server span, sampled and unsampled. Nothing is exported (exporter `none`).
+ * `npm run bench:micro`: nanoseconds per span, on one core, for what the library does per request:
+ * - create and end: the OpenTelemetry SDK's tracer against the library's tracer, for a server span with its
+ *   request attributes and a handler span, sampled and unsampled, and `TraceService.withSpan`;
+ * - encode: one finished span to OTLP protobuf, the library's encoder against OpenTelemetry's serializer.
+ * Spans go through the SDK's processor chain with no exporter, so only creation is timed in the first part.
  */
 import 'reflect-metadata';
-import { Controller, Get, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { context, SamplingDecision, SpanKind, trace, type Sampler } from '@opentelemetry/api';
-import { OtelModule } from 'nestjs-tracing';
+import { ROOT_CONTEXT, SamplingDecision, SpanKind, trace, type Sampler, type Tracer } from '@opentelemetry/api';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { OtelModule, TraceService } from 'nestjs-tracing';
+
+type Internals = {
+  tracer: typeof import('../dist/sdk/library-tracer.js');
+  encoder: typeof import('../dist/export/otlp-span-encoder.js');
+  writer: typeof import('../dist/export/protobuf-writer.js');
+  runtime: typeof import('../dist/sdk/tracing-runtime.js');
+};
+const dist = (path: string) => import(new URL(`../../dist/${path}`, import.meta.url).href);
+const internals: Internals = {
+  tracer: await dist('sdk/library-tracer.js'),
+  encoder: await dist('export/otlp-span-encoder.js'),
+  writer: await dist('export/protobuf-writer.js'),
+  runtime: await dist('sdk/tracing-runtime.js'),
+};
 
 let sampling = true;
 const switchable: Sampler = {
@@ -15,15 +33,18 @@ const switchable: Sampler = {
   toString: () => 'switchable',
 };
 
-@Controller()
-class MicroController {
-  @Get('tiny')
-  tiny() {
-    return { hello: 'world' };
-  }
-}
+/** Keeps the last ended span, for the encoding part. */
+const lastEnded: { span?: ReadableSpan } = {};
+const keeper: SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: (span) => void (lastEnded.span = span),
+  forceFlush: async () => undefined,
+  shutdown: async () => undefined,
+};
 
-@Module({ imports: [OtelModule.forRoot({ serviceName: 'micro', exporter: 'none', sampler: switchable, instrumentations: [] })], controllers: [MicroController] })
+@Module({
+  imports: [OtelModule.forRoot({ serviceName: 'micro', exporter: 'none', sampler: switchable, instrumentations: [], spanProcessors: [keeper] })],
+})
 class MicroModule {}
 
 function nsPerOp(work: () => void, iterations = 200_000, repeats = 7): number {
@@ -37,17 +58,35 @@ function nsPerOp(work: () => void, iterations = 200_000, repeats = 7): number {
   return runs.sort((a, b) => a - b)[Math.floor(repeats / 2)];
 }
 
-// The method as written, before OtelModule wraps it on the prototype.
-const unwrapped = MicroController.prototype.tiny;
 const app = await NestFactory.create(MicroModule, { logger: ['error'] });
 await app.init();
-const controller = app.get(MicroController);
-const tracer = trace.getTracer('micro');
+const traces = app.get(TraceService);
+const library = internals.runtime.TracingRuntime.get().tracer;
+const sdk = trace.getTracer('nestjs-tracing', '0.1.0');
+const { startOwnedSpan, addOwnedAttributes } = internals.tracer;
 
-function inServerSpan(work: () => void): () => void {
+const handlerAttributes = { component: '@nestjs/core', 'nestjs.type': 'handler', 'nestjs.controller': 'ItemsController', 'nestjs.callback': 'findOne', 'nestjs.transport': 'http' };
+const requestAttributes = () => ({
+  'url.scheme': 'http',
+  'network.protocol.version': '1.1',
+  'server.address': '127.0.0.1',
+  'server.port': 3000,
+  'user_agent.original': 'autocannon',
+  'client.address': '127.0.0.1',
+});
+
+/** A request's two spans, made the way the library makes them, with `tracer`. */
+function requestSpans(tracer: Tracer): () => void {
   return () => {
-    const server = tracer.startSpan('GET /tiny', { kind: SpanKind.SERVER });
-    context.with(trace.setSpan(context.active(), server), work);
+    const server = startOwnedSpan(tracer, 'GET', SpanKind.SERVER, { 'http.request.method': 'GET', 'url.path': '/items/42' }, ROOT_CONTEXT);
+    if (server.isRecording()) addOwnedAttributes(server, requestAttributes());
+    const active = trace.setSpan(ROOT_CONTEXT, server);
+    if (server.isRecording()) {
+      startOwnedSpan(tracer, 'ItemsController.findOne', SpanKind.INTERNAL, { ...handlerAttributes }, active).end();
+      server.updateName('GET /items/:id');
+      server.setAttribute('http.route', '/items/:id');
+      server.setAttribute('http.response.status_code', 200);
+    }
     server.end();
   };
 }
@@ -56,14 +95,24 @@ const rows: [string, number][] = [];
 for (const sampled of [true, false]) {
   sampling = sampled;
   const label = sampled ? 'sampled' : 'unsampled';
-  rows.push([`bare startSpan()+end(), ${label}`, nsPerOp(() => tracer.startSpan('bare').end())]);
-  rows.push([`server span + plain handler call, ${label}`, nsPerOp(inServerSpan(() => void unwrapped.call(controller)))]);
-  rows.push([`server span + traced handler call, ${label}`, nsPerOp(inServerSpan(() => void controller.tiny()))]);
+  rows.push([`SDK tracer: server + handler span, ${label}`, nsPerOp(requestSpans(sdk)) / 2]);
+  rows.push([`library tracer: server + handler span, ${label}`, nsPerOp(requestSpans(library)) / 2]);
+  rows.push([`TraceService.withSpan (library tracer), ${label}`, nsPerOp(() => traces.withSpan('work', () => 1))]);
 }
+
+sampling = true;
+requestSpans(library)();
+const ended = lastEnded.span!;
+const writer = new internals.writer.ProtobufWriter(1 << 20);
+rows.push([
+  'encode one server span: library encoder',
+  nsPerOp(() => {
+    if (writer.length > 1 << 19) writer.reset();
+    internals.encoder.writeSpanEntry(writer, ended);
+  }),
+]);
+rows.push(['encode one server span: OpenTelemetry serializer', nsPerOp(() => void ProtobufTraceSerializer.serializeRequest([ended]), 50_000)]);
 await app.close();
 
-const lines = ['| path | ns per call (median of 7 × 200k) |', '|---|---:|', ...rows.map(([name, ns]) => `| ${name} | ${ns.toFixed(0)} |`)];
-const handlerSampled = rows[2][1] - rows[1][1];
-const handlerUnsampled = rows[5][1] - rows[4][1];
-lines.push('', `Handler span cost: ${handlerSampled.toFixed(0)} ns sampled, ${handlerUnsampled.toFixed(0)} ns unsampled (the wrapper's check).`);
+const lines = ['| per span | ns (median of 7 runs) |', '|---|---:|', ...rows.map(([name, ns]) => `| ${name} | ${ns.toFixed(0)} |`)];
 console.log(lines.join('\n'));

@@ -25,7 +25,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     routes: { type: 'string', default: 'tiny' },
     platforms: { type: 'string', default: 'express' },
-    variants: { type: 'string', default: 'none,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official,nestjs-otel' },
+    variants: { type: 'string', default: 'none,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official@1,official@0.1,nestjs-otel@1,nestjs-otel@0.1' },
     soak: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results.md' },
     baseline: { type: 'string' },

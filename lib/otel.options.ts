@@ -4,6 +4,8 @@ import type { ResourceDetector } from '@opentelemetry/resources';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { IncomingMessage } from 'node:http';
 import { ATTR, DEFAULTS } from './otel.constants.js';
+import type { ClientAddressMode } from './privacy/client-address.js';
+import { createValueScrubber, type ValueScrubber } from './privacy/value-scrubber.js';
 
 /** Exporters that can be chosen by name (also through `OTEL_TRACES_EXPORTER`). */
 export type ExporterName = 'otlp' | 'console' | 'tree' | 'none';
@@ -23,14 +25,47 @@ export type IgnoreRule = string | RegExp | ((path: string, request: IncomingMess
 /** An attribute key to redact: exact (`user.email`), a glob (`http.request.header.*`) or a RegExp. */
 export type RedactKey = string | RegExp;
 
-/** What never leaves the process in span attributes (GDPR): applied to every span, auto-instrumented ones too. */
+/**
+ * What never leaves the process in span attributes (GDPR): applied to every span, auto-instrumented ones too,
+ * before any processor or exporter sees it. Credentials and personal data in query strings and free text are
+ * removed by default; these options extend or narrow that.
+ */
 export interface RedactOptions {
   /** Attribute keys (of spans and of span events) whose values are replaced. */
   keys?: RedactKey[];
-  /** Query parameters whose values are replaced inside `url.query` and `url.full` (e.g. `token`, `email`). */
+  /**
+   * More query parameters whose values are replaced inside `url.query` and `url.full`, matched without regard
+   * to case. They add to the default list (see `defaultQueryParameters`).
+   */
   queryParameters?: string[];
+  /**
+   * Whether the library's default list of credential and personal parameters (`token`, `password`, `email`, ...)
+   * applies (default true). `false` leaves only `queryParameters` and the ones the semantic conventions require
+   * (`AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`), which are always redacted.
+   */
+  defaultQueryParameters?: boolean;
+  /**
+   * More patterns whose matches are replaced inside free-text values (`exception.message`, status messages,
+   * `url.query`, `url.full`, `db.query.text`), e.g. `/\bcustomer-\d+\b/g`.
+   */
+  values?: RegExp[];
+  /** Whether email addresses and Luhn-valid payment card numbers are scrubbed from free text (default true). */
+  defaultValues?: boolean;
   /** The value written instead (default `[REDACTED]`); `null` removes the attribute. */
   replacement?: string | null;
+}
+
+/** A host allowed to receive baggage: an exact host name, a `*.example.com` glob, or a RegExp. */
+export type BaggageHostRule = string | RegExp;
+
+/** Which outgoing calls carry the `baggage` header. */
+export interface BaggageOptions {
+  /**
+   * Hosts that may receive baggage on outgoing HTTP calls (`http` and `fetch`): a list of rules or a predicate.
+   * Default: every host (baggage goes wherever the trace context goes, third-party APIs included); with
+   * `privacy: 'strict'`, only the hosts listed here.
+   */
+  allowedHosts?: BaggageHostRule[] | ((host: string) => boolean);
 }
 
 /** Settings of the OTLP exporter; anything left out comes from `OTEL_EXPORTER_OTLP_*`, then defaults. */
@@ -95,6 +130,14 @@ export interface HttpTracingOptions {
    * request: the library adopts the instrumentation's span instead of opening its own.
    */
   incomingInstrumentation?: boolean;
+  /**
+   * Request headers recorded on the server span as `http.request.header.<name>` (default none: headers are never
+   * recorded unless listed). `authorization`, `cookie`, `set-cookie`, `proxy-authorization` and `x-api-key` are
+   * recorded as `[REDACTED]` even when listed.
+   */
+  requestHeaders?: string[];
+  /** Response headers recorded on the server span as `http.response.header.<name>`, on the same terms. */
+  responseHeaders?: string[];
 }
 
 /** Options of `OtelModule.forRoot()` and of the factory of `OtelModule.forRootAsync()`. */
@@ -140,10 +183,29 @@ export interface OtelModuleOptions {
   interceptor?: TracingInterceptorOptions;
   /** Attribute keys, or keys and query parameters, whose values are masked before any processor or exporter sees them. */
   redact?: RedactKey[] | RedactOptions;
+  /**
+   * `'strict'` (`OTEL_NESTJS_TRACING_PRIVACY`): client addresses truncated, `user_agent.original` dropped, every
+   * string attribute scrubbed for personal data, and baggage sent only to `baggage.allowedHosts`. Default
+   * `'default'`: the redaction of `redact` and its defaults.
+   */
+  privacy?: PrivacyPreset;
+  /**
+   * How much of the client's IP address server spans keep as `client.address` (`OTEL_NESTJS_TRACING_CLIENT_ADDRESS`):
+   * `'full'` (default, as the semantic conventions have it), `'truncated'` (IPv4 /24, IPv6 /48) or `'none'`.
+   */
+  clientAddress?: ClientAddressMode;
+  /** Which outgoing calls carry baggage. */
+  baggage?: BaggageOptions;
   /** How long shutdown may take to flush spans, in milliseconds (default 5000). */
   shutdownTimeoutMillis?: number;
   /** Warn at bootstrap when no shutdown hooks are enabled (default true, except under jest). */
   warnOnMissingShutdownHooks?: boolean;
+  /**
+   * Make the library's own spans (server, handler, message, gateway, `TraceService`, `@Span`) with its lighter
+   * tracer, which has the SDK's sampler, limits, resource and processors and yields the same span data
+   * (default true). `false` makes them with the OpenTelemetry SDK's tracer, at a few microseconds more per span.
+   */
+  fastSpans?: boolean;
 }
 
 /** How spans are exported, after options and environment were merged. */
@@ -162,12 +224,36 @@ export type ResolvedExporter =
   | { kind: 'tree' }
   | { kind: 'instance'; exporter: SpanExporter };
 
+/** The privacy presets. */
+export type PrivacyPreset = 'default' | 'strict';
+
 /** Redaction rules, compiled. */
 export interface ResolvedRedaction {
   readonly matchesKey: (key: string) => boolean;
+  /** Whether any key rule exists, so that spans are not walked key by key for nothing. */
+  readonly hasKeyRules: boolean;
+  /** Lower-case names of the query parameters whose values are masked. */
   readonly queryParameters: ReadonlySet<string>;
   readonly replacement: string | null;
+  readonly scrubber: ValueScrubber;
+  /** Strict: every string attribute goes through the scrubber. */
+  readonly scrubAllStrings: boolean;
+  /** Attributes removed from every span (strict: `user_agent.original`). */
+  readonly dropAttributes: readonly string[];
+  readonly clientAddress: ClientAddressMode;
 }
+
+/** Query parameters the semantic conventions require instrumentations to redact. */
+export const SEMCONV_REDACTED_QUERY_PARAMETERS = ['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature'] as const;
+
+/** Credential and personal query parameters redacted by default. */
+export const DEFAULT_REDACTED_QUERY_PARAMETERS = [
+  'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'apikey', 'key', 'password', 'passwd', 'secret',
+  'client_secret', 'code', 'session', 'sessionid', 'jwt', 'email', 'phone',
+] as const;
+
+/** Headers never recorded in clear, even when listed. */
+export const SENSITIVE_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'x-api-key'] as const;
 
 /** How spans are sampled, after options and environment were merged. */
 export type ResolvedSampler =
@@ -187,6 +273,8 @@ export interface ResolvedOtelOptions {
   readonly propagators: PropagatorName[] | TextMapPropagator;
   readonly instrumentations: OtelModuleOptions['instrumentations'];
   readonly incomingHttpInstrumentation: boolean;
+  /** Whether an outgoing call to a host may carry baggage. */
+  readonly baggageAllowed: (host: string) => boolean;
   readonly interceptor: {
     readonly global: boolean;
     readonly ignore: (path: string, request: IncomingMessage) => boolean;
@@ -194,10 +282,14 @@ export interface ResolvedOtelOptions {
     readonly requestAttributes?: (request: IncomingMessage) => Attributes | undefined;
     readonly graphqlResolvers: 'root' | 'all';
     readonly enhancerSpans: readonly EnhancerKind[];
+    /** Header names (lower case) recorded on server spans (`http.requestHeaders`, `http.responseHeaders`). */
+    readonly requestHeaders: readonly string[];
+    readonly responseHeaders: readonly string[];
   };
-  readonly redact?: ResolvedRedaction;
+  readonly redact: ResolvedRedaction;
   readonly shutdownTimeoutMillis: number;
   readonly warnOnMissingShutdownHooks: boolean;
+  readonly fastSpans: boolean;
   /** The options as given, kept to tell which of them a running SDK could not apply. */
   readonly given: OtelModuleOptions;
 }
@@ -224,6 +316,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'console', 'tree', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
+const PRIVACY_PRESETS: readonly PrivacyPreset[] = ['default', 'strict'];
+const CLIENT_ADDRESS_MODES: readonly ClientAddressMode[] = ['full', 'truncated', 'none'];
 const PROPAGATOR_NAMES: readonly PropagatorName[] = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'];
 const DETECTOR_NAMES: readonly ResourceDetectorName[] = ['host', 'process', 'os', 'serviceinstance', 'none'];
 const SAMPLER_NAMES = [
@@ -244,6 +338,8 @@ const SAMPLER_NAMES = [
 export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = process.env): ResolvedOtelOptions {
   const problems: ConfigProblem[] = [];
   const reader = new EnvReader(env, problems);
+  const privacy: PrivacyPreset =
+    reader.oneOf('privacy', options.privacy, PRIVACY_PRESETS) ?? reader.envOneOf('OTEL_NESTJS_TRACING_PRIVACY', PRIVACY_PRESETS) ?? 'default';
   const resolved: ResolvedOtelOptions = {
     enabled: resolveEnabled(options, reader),
     resourceAttributes: resolveResourceAttributes(options, reader),
@@ -255,8 +351,13 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
     propagators: resolvePropagators(options, reader),
     instrumentations: options.instrumentations,
     incomingHttpInstrumentation: options.http?.incomingInstrumentation ?? false,
-    interceptor: resolveInterceptor(options.interceptor ?? {}, reader),
-    redact: resolveRedaction(options.redact, reader),
+    baggageAllowed: resolveBaggageHosts(options.baggage?.allowedHosts, privacy === 'strict', reader),
+    interceptor: {
+      ...resolveInterceptor(options.interceptor ?? {}, reader),
+      requestHeaders: resolveHeaderNames('http.requestHeaders', options.http?.requestHeaders, reader),
+      responseHeaders: resolveHeaderNames('http.responseHeaders', options.http?.responseHeaders, reader),
+    },
+    redact: resolveRedaction(options.redact, privacy, resolveClientAddress(options, privacy, reader), reader),
     shutdownTimeoutMillis: reader.nonNegativeInt(
       'shutdownTimeoutMillis',
       options.shutdownTimeoutMillis,
@@ -264,6 +365,7 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
       DEFAULTS.shutdownTimeoutMillis,
     ),
     warnOnMissingShutdownHooks: options.warnOnMissingShutdownHooks ?? env.JEST_WORKER_ID === undefined,
+    fastSpans: options.fastSpans ?? true,
     given: options,
   };
   if (problems.length > 0) throw new OtelConfigError(problems);
@@ -413,7 +515,7 @@ function resolvePropagators(options: OtelModuleOptions, reader: EnvReader): Prop
   return names === undefined ? [...DEFAULTS.propagators] : reader.names('OTEL_PROPAGATORS', names, PROPAGATOR_NAMES);
 }
 
-function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReader): ResolvedOtelOptions['interceptor'] {
+function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReader): Omit<ResolvedOtelOptions['interceptor'], 'requestHeaders' | 'responseHeaders'> {
   const rules = options.ignore ?? DEFAULTS.ignore;
   const matchers = rules.map((rule, i) => compileIgnoreRule(rule, `interceptor.ignore[${i}]`, reader));
   return {
@@ -442,27 +544,77 @@ function resolveGraphqlResolvers(given: unknown, reader: EnvReader): 'root' | 'a
   return 'root';
 }
 
-function resolveRedaction(given: OtelModuleOptions['redact'], reader: EnvReader): ResolvedRedaction | undefined {
-  if (given === undefined) return undefined;
-  const options: RedactOptions = Array.isArray(given) ? { keys: given } : given;
+function resolveRedaction(
+  given: OtelModuleOptions['redact'],
+  privacy: PrivacyPreset,
+  clientAddress: ClientAddressMode,
+  reader: EnvReader,
+): ResolvedRedaction {
+  const options: RedactOptions = given === undefined ? {} : Array.isArray(given) ? { keys: given } : given;
   if (typeof options !== 'object' || options === null) {
-    reader.problem('redact', given, 'a list of attribute keys, or { keys, queryParameters, replacement }');
-    return undefined;
+    reader.problem('redact', given, 'a list of attribute keys, or { keys, queryParameters, values, replacement }');
   }
-  const matchers = (options.keys ?? []).map((key, i) => compileKeyMatcher(key, `redact.keys[${i}]`, reader));
-  const queryParameters = (options.queryParameters ?? []).filter((name, i) => {
+  const valid = typeof options === 'object' && options !== null ? options : {};
+  const matchers = (valid.keys ?? []).map((key, i) => compileKeyMatcher(key, `redact.keys[${i}]`, reader));
+  const queryParameters = (valid.queryParameters ?? []).filter((name, i) => {
     if (typeof name === 'string' && name.length > 0) return true;
     reader.problem(`redact.queryParameters[${i}]`, name, 'a query parameter name');
     return false;
   });
-  const replacement = options.replacement === undefined ? DEFAULTS.redactReplacement : options.replacement;
+  const values = (valid.values ?? []).filter((pattern, i) => {
+    if (pattern instanceof RegExp) return true;
+    reader.problem(`redact.values[${i}]`, pattern, 'a RegExp');
+    return false;
+  });
+  const defaultQueryParameters = valid.defaultQueryParameters === undefined ? true : reader.boolean('redact.defaultQueryParameters', valid.defaultQueryParameters);
+  const defaultValues = valid.defaultValues === undefined ? true : reader.boolean('redact.defaultValues', valid.defaultValues);
+  const replacement = valid.replacement === undefined ? DEFAULTS.redactReplacement : valid.replacement;
   if (replacement !== null && typeof replacement !== 'string') reader.problem('redact.replacement', replacement, 'a string, or null to remove');
-  if (matchers.length === 0 && queryParameters.length === 0) return undefined;
+  const names = [...SEMCONV_REDACTED_QUERY_PARAMETERS, ...(defaultQueryParameters ? DEFAULT_REDACTED_QUERY_PARAMETERS : []), ...queryParameters];
+  const strict = privacy === 'strict';
   return {
     matchesKey: (key) => matchers.some((matches) => matches(key)),
-    queryParameters: new Set(queryParameters),
-    replacement,
+    hasKeyRules: matchers.length > 0,
+    queryParameters: new Set(names.map((name) => name.toLowerCase())),
+    replacement: typeof replacement === 'string' || replacement === null ? replacement : DEFAULTS.redactReplacement,
+    scrubber: createValueScrubber(values, defaultValues || strict, typeof replacement === 'string' ? replacement : DEFAULTS.redactReplacement),
+    scrubAllStrings: strict,
+    dropAttributes: strict ? [ATTR.userAgent] : [],
+    clientAddress,
   };
+}
+
+function resolveClientAddress(options: OtelModuleOptions, privacy: PrivacyPreset, reader: EnvReader): ClientAddressMode {
+  return (
+    reader.oneOf('clientAddress', options.clientAddress, CLIENT_ADDRESS_MODES) ??
+    reader.envOneOf('OTEL_NESTJS_TRACING_CLIENT_ADDRESS', CLIENT_ADDRESS_MODES) ??
+    (privacy === 'strict' ? 'truncated' : 'full')
+  );
+}
+
+function resolveHeaderNames(source: string, given: unknown, reader: EnvReader): string[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given) || given.some((name) => typeof name !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))) {
+    reader.problem(source, given, 'a list of header names');
+    return [];
+  }
+  return [...new Set(given.map((name: string) => name.toLowerCase()))];
+}
+
+function resolveBaggageHosts(given: BaggageOptions['allowedHosts'], strict: boolean, reader: EnvReader): (host: string) => boolean {
+  if (given === undefined) return strict ? () => false : () => true;
+  if (typeof given === 'function') return given;
+  if (!Array.isArray(given)) {
+    reader.problem('baggage.allowedHosts', given, 'a list of host names, globs or RegExps, or a function');
+    return () => !strict;
+  }
+  const rules = given.map((rule, i) => {
+    if (rule instanceof RegExp) return (host: string) => rule.test(host);
+    if (typeof rule === 'string' && rule.length > 0) return rule.includes('*') ? globMatcher(rule.toLowerCase()) : (host: string) => host === rule.toLowerCase();
+    reader.problem(`baggage.allowedHosts[${i}]`, rule, 'a host name, a glob such as "*.example.com", or a RegExp');
+    return () => false;
+  });
+  return (host) => rules.some((allows) => allows(host.toLowerCase()));
 }
 
 function compileKeyMatcher(key: RedactKey, source: string, reader: EnvReader): (key: string) => boolean {

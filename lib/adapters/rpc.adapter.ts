@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '../otel.constants.js';
+import { startOwnedSpan } from '../sdk/library-tracer.js';
 import { rpcCarrier, rpcPatternName, rpcSystem } from '../rpc/rpc-carrier.js';
 import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
@@ -25,18 +26,9 @@ export function startRpcEntry(rpcContext: unknown, handler: object, tracer: Trac
   const system = rpcSystem(rpcContext);
   const carrier = rpcCarrier(rpcContext);
   const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : context.active();
-  const span = tracer.startSpan(
-    pattern,
-    {
-      kind: isEvent ? SpanKind.CONSUMER : SpanKind.SERVER,
-      attributes: {
-        [system === 'grpc' ? ATTR.rpcSystem : ATTR.messagingSystem]: system,
-        [ATTR.nestPattern]: pattern,
-        ...(isEvent ? { [ATTR.messagingOperationType]: 'process' } : {}),
-      },
-    },
-    parent,
-  );
+  const attributes: Attributes = { [system === 'grpc' ? ATTR.rpcSystem : ATTR.messagingSystem]: system, [ATTR.nestPattern]: pattern };
+  if (isEvent) attributes[ATTR.messagingOperationType] = 'process';
+  const span = startOwnedSpan(tracer, pattern, isEvent ? SpanKind.CONSUMER : SpanKind.SERVER, attributes, parent);
   return { span, context: trace.setSpan(parent, span) };
 }
 

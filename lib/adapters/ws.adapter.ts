@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { context, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '../otel.constants.js';
+import { startOwnedSpan } from '../sdk/library-tracer.js';
 import type { RpcEntry } from './rpc.adapter.js';
 import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
@@ -15,11 +16,7 @@ export function startWsEntry(pattern: unknown, handler: object, tracer: Tracer):
   const found = pattern ?? Reflect.getMetadata?.(MESSAGE_METADATA, handler);
   const event = typeof found === 'string' ? found : String(found);
   const parent = context.active();
-  const span = tracer.startSpan(
-    `WS ${event}`,
-    { kind: SpanKind.SERVER, attributes: { [ATTR.nestPattern]: event, [ATTR.messagingSystem]: 'websocket' } },
-    parent,
-  );
+  const span = startOwnedSpan(tracer, `WS ${event}`, SpanKind.SERVER, { [ATTR.nestPattern]: event, [ATTR.messagingSystem]: 'websocket' }, parent);
   return { span, context: trace.setSpan(parent, span) };
 }
 

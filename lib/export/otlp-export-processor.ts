@@ -24,11 +24,11 @@ export interface ExportStatistics {
 
 /** Settings of one pipeline, resolved from the options. */
 export interface ExportPipelineSettings {
-  /** Spans held at most, queued or being sent; past it the newest are dropped. */
+  /** Spans queued at most, besides the batch being sent; past it the newest are dropped. */
   readonly maxQueueSize: number;
-  /** Encoded bytes held at most, likewise. */
+  /** Encoded bytes queued at most, likewise. */
   readonly maxQueueBytes: number;
-  /** Queued spans that start an export without waiting for the timer. */
+  /** Spans in one export; a full batch is sent without waiting for the timer. */
   readonly maxExportBatchSize: number;
   readonly scheduledDelayMillis: number;
   /** Deadline of one export call. */
@@ -40,13 +40,19 @@ export interface ExportPipelineSettings {
   readonly reportIntervalMillis: number;
 }
 
-/** Spans of one resource and scope, encoded and waiting. */
-interface ScopeQueue {
+/** A resource and scope whose spans are exported together, with its two messages encoded once. */
+interface ScopeEntry {
+  readonly index: number;
   readonly resourceObject: Resource;
   readonly resource: Buffer;
   readonly scope: Buffer;
-  readonly writer: ProtobufWriter;
+}
+
+/** Encoded spans waiting to be sent together: one writer per scope that has spans in it. */
+interface PendingBatch {
+  readonly writers: (ProtobufWriter | undefined)[];
   count: number;
+  bytes: number;
 }
 
 /** An encoded request and the number of spans in it. */
@@ -62,17 +68,23 @@ const logger = new Logger(LOGGER_CONTEXT);
  * The library's own export pipeline for OTLP (gRPC and HTTP/protobuf), in place of OpenTelemetry's batch span
  * processor and exporter:
  * - each span is encoded to OTLP protobuf as it ends (one small step per span), so no request pays for
- *   encoding a whole batch, and the queue holds bytes, bounded in spans and in bytes;
+ *   encoding a whole batch, and the queue holds bytes, bounded in spans and in bytes (plus the one batch being
+ *   sent), cut into batches of at most `maxExportBatchSize` spans;
  * - exports run one at a time off the request path; a retryable failure (collector away, overloaded or
  *   restarting) sends the same bytes again with capped exponential backoff and jitter, honouring the delay the
  *   collector asks for, while new spans wait up to the bound and the newest are dropped past it;
  * - every span is accounted for ({@link ExportStatistics}), and losses are logged as one line per interval.
  */
 export class OtlpExportProcessor implements SpanProcessor {
-  private readonly queues: ScopeQueue[] = [];
-  /** A tracer hands every span the same scope object: the queue is found by identity, with no key to build. */
-  private readonly queueByScope = new WeakMap<object, ScopeQueue>();
+  private readonly scopes: ScopeEntry[] = [];
+  /** A tracer hands every span the same scope object: its entry is found by identity, with no key to build. */
+  private readonly scopeByObject = new WeakMap<object, ScopeEntry>();
   private readonly resources = new WeakMap<Resource, Buffer>();
+  /** The batch spans are added to; full ones wait in `ready`, oldest first. */
+  private open: PendingBatch = { writers: [], count: 0, bytes: 0 };
+  private readonly ready: PendingBatch[] = [];
+  /** Writers of sent batches, reused so that steady traffic allocates no new buffers. */
+  private readonly spareWriters: ProtobufWriter[] = [];
   private queuedSpans = 0;
   private queuedBytes = 0;
   private inFlight?: Batch;
@@ -112,17 +124,24 @@ export class OtlpExportProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & SAMPLED) !== SAMPLED) return;
-    if (this.stopped || this.queuedSpans + (this.inFlight?.count ?? 0) >= this.settings.maxQueueSize || this.queuedBytes >= this.settings.maxQueueBytes) {
+    if (this.stopped || this.queuedSpans >= this.settings.maxQueueSize || this.queuedBytes >= this.settings.maxQueueBytes) {
       this.stats.dropped++;
       return;
     }
-    const queue = this.queueFor(span);
-    const before = queue.writer.length;
-    writeSpanEntry(queue.writer, span);
-    queue.count++;
+    const scope = this.scopeOf(span);
+    const batch = this.open;
+    const writer = (batch.writers[scope.index] ??= this.spareWriters.pop() ?? new ProtobufWriter(16 * 1024));
+    const before = writer.length;
+    writeSpanEntry(writer, span);
+    const bytes = writer.length - before;
+    batch.count++;
+    batch.bytes += bytes;
     this.queuedSpans++;
-    this.queuedBytes += queue.writer.length - before;
-    if (this.queuedSpans >= this.settings.maxExportBatchSize && !this.exportSoon && !this.sending) {
+    this.queuedBytes += bytes;
+    if (batch.count < this.settings.maxExportBatchSize) return;
+    this.ready.push(batch);
+    this.open = { writers: [], count: 0, bytes: 0 };
+    if (!this.exportSoon && !this.sending && !this.inFlight) {
       // Never in onEnd itself: the request that ended this span must not wait for the export.
       this.exportSoon = true;
       setImmediate(() => {
@@ -162,8 +181,8 @@ export class OtlpExportProcessor implements SpanProcessor {
     return this.queuedSpans === 0 && !this.inFlight;
   }
 
-  private queueFor(span: ReadableSpan): ScopeQueue {
-    const known = this.queueByScope.get(span.instrumentationScope);
+  private scopeOf(span: ReadableSpan): ScopeEntry {
+    const known = this.scopeByObject.get(span.instrumentationScope);
     if (known && known.resourceObject === span.resource) return known;
     let resource = this.resources.get(span.resource);
     if (!resource) {
@@ -171,21 +190,30 @@ export class OtlpExportProcessor implements SpanProcessor {
       this.resources.set(span.resource, resource);
     }
     const scope = encodeScope(span.instrumentationScope);
-    // Another tracer object with the same scope shares its queue, so one scope is sent once.
-    let queue = this.queues.find((q) => q.resource.equals(resource) && q.scope.equals(scope));
-    if (!queue) {
-      queue = { resourceObject: span.resource, resource, scope, writer: new ProtobufWriter(16 * 1024), count: 0 };
-      this.queues.push(queue);
+    // Another tracer object with the same scope shares its entry, so one scope is sent once.
+    let entry = this.scopes.find((e) => e.resource.equals(resource) && e.scope.equals(scope));
+    if (!entry) {
+      entry = { index: this.scopes.length, resourceObject: span.resource, resource, scope };
+      this.scopes.push(entry);
     }
-    this.queueByScope.set(span.instrumentationScope, queue);
-    return queue;
+    this.scopeByObject.set(span.instrumentationScope, entry);
+    return entry;
   }
 
   private exportQueued(): void {
     if (this.sending || this.inFlight || this.stopped) return;
-    if (this.queuedSpans === 0) return this.settleFlushes();
-    this.inFlight = this.takeBatch();
+    const next = this.ready.shift() ?? (this.open.count > 0 ? this.closeOpenBatch() : undefined);
+    if (!next) return this.settleFlushes();
+    this.queuedSpans -= next.count;
+    this.queuedBytes -= next.bytes;
+    this.inFlight = this.frame(next);
     void this.send();
+  }
+
+  private closeOpenBatch(): PendingBatch {
+    const batch = this.open;
+    this.open = { writers: [], count: 0, bytes: 0 };
+    return batch;
   }
 
   private async send(): Promise<void> {
@@ -211,8 +239,8 @@ export class OtlpExportProcessor implements SpanProcessor {
       this.stats.rejected += outcome.rejected;
       if (outcome.rejected > 0) this.lastProblem = `partly rejected by the collector: ${outcome.message ?? 'no reason given'}`;
     }
-    // More may have queued up meanwhile; a flush waits for all of it.
-    if (this.queuedSpans >= this.settings.maxExportBatchSize || this.flushWaiters.length > 0) this.exportQueued();
+    // Full batches may have queued up meanwhile; a flush waits for everything.
+    if (this.ready.length > 0 || this.flushWaiters.length > 0) this.exportQueued();
     else this.settleFlushes();
   }
 
@@ -230,40 +258,39 @@ export class OtlpExportProcessor implements SpanProcessor {
     if (this.flushWaiters.length === 0) this.retryTimer.unref();
   }
 
-  /** Frames every queued span into one `ExportTraceServiceRequest`, grouped by resource and scope. */
-  private takeBatch(): Batch {
-    const byResource = new Map<Buffer, ScopeQueue[]>();
-    for (const queue of this.queues) {
-      if (queue.count === 0) continue;
-      const list = byResource.get(queue.resource) ?? [];
-      list.push(queue);
-      byResource.set(queue.resource, list);
+  /** Frames a batch into one `ExportTraceServiceRequest`, grouped by resource and scope, and frees its writers. */
+  private frame(batch: PendingBatch): Batch {
+    const byResource = new Map<Buffer, ScopeEntry[]>();
+    for (const entry of this.scopes) {
+      if (!batch.writers[entry.index]?.length) continue;
+      const list = byResource.get(entry.resource) ?? [];
+      list.push(entry);
+      byResource.set(entry.resource, list);
     }
-    const frames = [...byResource].map(([resource, queues]) => {
-      const scopeSizes = queues.map((q) => messageSize(q.scope.length) + q.writer.length);
+    const frames = [...byResource].map(([resource, entries]) => {
+      const scopeSizes = entries.map((e) => messageSize(e.scope.length) + batch.writers[e.index]!.length);
       const size = messageSize(resource.length) + scopeSizes.reduce((sum, s) => sum + messageSize(s), 0);
-      return { resource, queues, scopeSizes, size };
+      return { resource, entries, scopeSizes, size };
     });
-    const total = frames.reduce((sum, f) => sum + messageSize(f.size), 0);
-    const out = new ProtobufWriter(total);
-    let count = 0;
+    const out = new ProtobufWriter(frames.reduce((sum, f) => sum + messageSize(f.size), 0));
     for (const frame of frames) {
       lengthPrefix(out, 1, frame.size);
       lengthPrefix(out, 1, frame.resource.length);
       out.raw(frame.resource);
-      frame.queues.forEach((queue, i) => {
+      frame.entries.forEach((entry, i) => {
+        const writer = batch.writers[entry.index]!;
         lengthPrefix(out, 2, frame.scopeSizes[i]);
-        lengthPrefix(out, 1, queue.scope.length);
-        out.raw(queue.scope);
-        out.raw(queue.writer.buffer.subarray(0, queue.writer.length));
-        count += queue.count;
-        queue.writer.reset();
-        queue.count = 0;
+        lengthPrefix(out, 1, entry.scope.length);
+        out.raw(entry.scope);
+        out.raw(writer.buffer.subarray(0, writer.length));
       });
     }
-    this.queuedSpans = 0;
-    this.queuedBytes = 0;
-    return { body: out.buffer.subarray(0, out.length), count };
+    for (const writer of batch.writers) {
+      if (!writer) continue;
+      writer.reset();
+      this.spareWriters.push(writer);
+    }
+    return { body: out.buffer.subarray(0, out.length), count: batch.count };
   }
 
   private settleFlushes(): void {

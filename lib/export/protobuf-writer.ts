@@ -62,16 +62,24 @@ export class ProtobufWriter {
 
   fixed32(value: number): void {
     this.ensure(4);
-    this.buffer.writeUInt32LE(value >>> 0, this.length);
-    this.length += 4;
+    this.putUint32(value);
   }
 
   /** A fixed64 given as its low and high 32-bit halves. */
   fixed64(low: number, high: number): void {
     this.ensure(8);
-    this.buffer.writeUInt32LE(low >>> 0, this.length);
-    this.buffer.writeUInt32LE(high >>> 0, this.length + 4);
-    this.length += 8;
+    this.putUint32(low);
+    this.putUint32(high);
+  }
+
+  private putUint32(value: number): void {
+    const buffer = this.buffer;
+    const at = this.length;
+    buffer[at] = value;
+    buffer[at + 1] = value >>> 8;
+    buffer[at + 2] = value >>> 16;
+    buffer[at + 3] = value >>> 24;
+    this.length = at + 4;
   }
 
   double(value: number): void {
@@ -86,9 +94,20 @@ export class ProtobufWriter {
     // Up to 42 UTF-16 units are at most 126 UTF-8 bytes: a one-byte length, written after the text.
     if (value.length <= 42) {
       this.ensure(1 + value.length * 3);
-      const written = this.buffer.write(value, this.length + 1, 'utf8');
-      this.buffer[this.length] = written;
-      this.length += 1 + written;
+      const buffer = this.buffer;
+      const start = this.length + 1;
+      let at = start;
+      // ASCII, the common case, byte by byte: cheaper than a call into the UTF-8 encoder for short text.
+      for (let i = 0; i < value.length; i++) {
+        const code = value.charCodeAt(i);
+        if (code >= 0x80) {
+          at = start + buffer.write(value, start, 'utf8');
+          break;
+        }
+        buffer[at++] = code;
+      }
+      buffer[this.length] = at - start;
+      this.length = at;
       return;
     }
     const bytes = Buffer.byteLength(value, 'utf8');
@@ -104,8 +123,10 @@ export class ProtobufWriter {
     this.tag(field, 2);
     this.varint(bytes);
     this.ensure(bytes);
-    this.buffer.write(hex, this.length, bytes, 'hex');
-    this.length += bytes;
+    const buffer = this.buffer;
+    let at = this.length;
+    for (let i = 0; i < hex.length; i += 2) buffer[at++] = (NIBBLE[hex.charCodeAt(i)] << 4) | NIBBLE[hex.charCodeAt(i + 1)];
+    this.length = at;
   }
 
   bytesField(field: number, bytes: Uint8Array): void {
@@ -147,6 +168,13 @@ export class ProtobufWriter {
     this.buffer[at] = value;
     this.length += extra;
   }
+}
+
+/** The value of each hex digit's character code (upper and lower case). */
+const NIBBLE = new Uint8Array(128);
+for (let digit = 0; digit < 16; digit++) {
+  NIBBLE[digit.toString(16).charCodeAt(0)] = digit;
+  NIBBLE[digit.toString(16).toUpperCase().charCodeAt(0)] = digit;
 }
 
 /** Bytes a varint of `value` takes. */

@@ -1,7 +1,8 @@
-import { context, trace, type Attributes, type SpanOptions } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Attributes } from '@opentelemetry/api';
 import { startRpcEntry } from '../adapters/rpc.adapter.js';
 import { startWsEntry } from '../adapters/ws.adapter.js';
 import { traceClientProxies } from '../rpc/client-proxy.tracing.js';
+import { startOwnedSpan } from '../sdk/library-tracer.js';
 import { TracingRuntime } from '../sdk/tracing-runtime.js';
 import { handlerAttributes, runInSpan } from '../span-runner.js';
 import { loadNestPipelineClasses, type PipelinePrototype } from './nest-pipelines.js';
@@ -68,15 +69,15 @@ function tracePipelines(prototype: PipelinePrototype, transport: Transport): voi
 
 interface HandlerSpan {
   readonly name: string;
-  readonly options: SpanOptions;
+  /** Copied into each span, which owns its attributes. */
+  readonly attributes: Attributes;
 }
 
 /** Computed once per handler, when Nest builds its pipeline, so requests pay nothing for names. */
 function handlerSpanOptions(instance: unknown, methodName: string, transport: Transport): HandlerSpan {
   // The serving class, also for a route inherited from a base controller.
   const controller = (instance as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'Handler';
-  const attributes: Attributes = handlerAttributes(controller, methodName, transport);
-  return { name: `${controller}.${methodName}`, options: { attributes } };
+  return { name: `${controller}.${methodName}`, attributes: handlerAttributes(controller, methodName, transport) };
 }
 
 /**
@@ -88,7 +89,8 @@ function traceHttpPipeline(pipeline: AnyFunction, handler: HandlerSpan): AnyFunc
     if (!runtime.running) return pipeline.apply(this, args);
     const active = context.active();
     if (!trace.getSpan(active)?.isRecording()) return pipeline.apply(this, args);
-    return runInSpan(runtime.tracer.startSpan(handler.name, handler.options, active), active, () => pipeline.apply(this, args));
+    const span = startOwnedSpan(runtime.tracer, handler.name, SpanKind.INTERNAL, { ...handler.attributes }, active);
+    return runInSpan(span, active, () => pipeline.apply(this, args));
   };
 }
 
@@ -103,9 +105,10 @@ function traceMessagePipeline(target: AnyFunction, callback: object, handler: Ha
     const tracer = runtime.tracer;
     // A message handler gets (data, rpcContext); a gateway handler (client, data, pattern).
     const entry = transport === 'rpc' ? startRpcEntry(args[1], callback, tracer) : startWsEntry(args[2], callback, tracer);
-    return runInSpan(entry.span, entry.context, () =>
-      runInSpan(tracer.startSpan(handler.name, handler.options, context.active()), context.active(), () => target.apply(this, args)),
-    );
+    return runInSpan(entry.span, entry.context, () => {
+      const active = context.active();
+      return runInSpan(startOwnedSpan(tracer, handler.name, SpanKind.INTERNAL, { ...handler.attributes }, active), active, () => target.apply(this, args));
+    });
   };
 }
 

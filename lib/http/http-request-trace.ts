@@ -11,7 +11,9 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ATTR } from '../otel.constants.js';
+import { ATTR, DEFAULTS } from '../otel.constants.js';
+import { SENSITIVE_HEADERS } from '../otel.options.js';
+import { addOwnedAttributes, startOwnedSpan } from '../sdk/library-tracer.js';
 import { errorName } from '../span-runner.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 
@@ -29,6 +31,8 @@ export interface HttpRequestTrace {
   handled: boolean;
   /** Ends spans that live as long as the request (a GraphQL operation) just before the server span ends. */
   beforeEnd?: () => void;
+  /** Response headers to record when the response ends (`http.responseHeaders`). */
+  responseHeaders?: readonly string[];
 }
 
 type InterceptorOptions = ResolvedOtelOptions['interceptor'];
@@ -70,7 +74,11 @@ export function traceRequest(
   const state = isServerSpan(active)
     ? adopt(active, method)
     : open(request, response, tracer, method, path, queryAt === -1 ? undefined : url.slice(queryAt + 1));
-  if (state.span.isRecording() && options.requestAttributes) addRequestAttributes(state.span, request, options);
+  if (state.span.isRecording()) {
+    if (options.requestAttributes) addRequestAttributes(state.span, request, options);
+    if (options.requestHeaders.length > 0) recordHeaders(state.span, 'http.request.header.', options.requestHeaders, (name) => request.headers[name]);
+    if (options.responseHeaders.length > 0) state.responseHeaders = options.responseHeaders;
+  }
   (request as Traced)[TRACE] = state;
   return state;
 }
@@ -84,11 +92,12 @@ function open(
   query: string | undefined,
 ): HttpRequestTrace {
   const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-  const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR.httpMethod]: method, [ATTR.urlPath]: path } }, parent);
+  // A sampler may look at the method and path; the rest is built only for a span that records.
+  const span = startOwnedSpan(tracer, method, SpanKind.SERVER, { [ATTR.httpMethod]: method, [ATTR.urlPath]: path }, parent);
   const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false, handled: false };
   // An unsampled span records nothing, so there is nothing to end, name or set when the response closes.
   if (!span.isRecording()) return state;
-  span.setAttributes(requestAttributes(request, query));
+  addOwnedAttributes(span, requestAttributes(request, query));
   (response as Traced)[TRACE] = state;
   response.on('close', endServerSpan);
   return state;
@@ -129,6 +138,21 @@ function addRequestAttributes(span: Span, request: IncomingMessage, options: Int
   }
 }
 
+const SENSITIVE = new Set<string>(SENSITIVE_HEADERS);
+
+/**
+ * Records the listed headers as `<prefix><name>` string arrays, as the semantic conventions name them. Credentials
+ * (`authorization`, cookies, API keys) are recorded as `[REDACTED]` whatever the list says.
+ */
+function recordHeaders(span: Span, prefix: string, names: readonly string[], read: (name: string) => unknown): void {
+  for (const name of names) {
+    const value = read(name);
+    if (value === undefined) continue;
+    const values = (Array.isArray(value) ? value : [value]).map(String);
+    span.setAttribute(prefix + name, SENSITIVE.has(name) ? values.map(() => DEFAULTS.redactReplacement) : values);
+  }
+}
+
 /** Names the server span after the route template (`GET /users/:id`) once the router has matched one. */
 export function nameRequestRoute(state: HttpRequestTrace, route: string | undefined): void {
   if (!route || state.route !== undefined) return;
@@ -147,6 +171,7 @@ function endServerSpan(this: ServerResponse): void {
   nameRequestRoute(state, expressRoute(this.req));
   const span = state.span;
   if (this.headersSent) span.setAttribute(ATTR.httpStatusCode, this.statusCode);
+  if (state.responseHeaders) recordHeaders(span, 'http.response.header.', state.responseHeaders, (name) => this.getHeader(name));
   if (!this.writableFinished) span.setAttribute(ATTR.errorType, 'aborted');
   if (this.headersSent && this.statusCode >= 500) {
     span.setAttribute(ATTR.errorType, String(this.statusCode));

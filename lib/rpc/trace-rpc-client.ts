@@ -1,6 +1,7 @@
 import { context, propagation, SpanKind, trace, type Span } from '@opentelemetry/api';
 import { Observable } from 'rxjs';
 import { ATTR } from '../otel.constants.js';
+import { startOwnedSpan } from '../sdk/library-tracer.js';
 import { TracingRuntime } from '../sdk/tracing-runtime.js';
 import { observeInSpan } from '../span-runner.js';
 import { rpcPatternName } from './rpc-carrier.js';
@@ -83,11 +84,8 @@ export function injectPacketMetadata(packet: { metadata?: unknown }): void {
 
 function startClientSpan(pattern: unknown, kind: SpanKind, system: string, parent: ReturnType<typeof context.active>): Span {
   const name = rpcPatternName(pattern);
-  return runtime.tracer.startSpan(
-    name,
-    { kind, attributes: { [ATTR.messagingSystem]: system, [ATTR.nestPattern]: name, [ATTR.messagingOperationType]: kind === SpanKind.CLIENT ? 'send' : 'publish' } },
-    parent,
-  );
+  const attributes = { [ATTR.messagingSystem]: system, [ATTR.nestPattern]: name, [ATTR.messagingOperationType]: kind === SpanKind.CLIENT ? 'send' : 'publish' };
+  return startOwnedSpan(runtime.tracer, name, kind, attributes, parent);
 }
 
 /** gRPC metadata as `@grpc/grpc-js` defines it, reduced to what injection needs. */

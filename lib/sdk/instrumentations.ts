@@ -3,6 +3,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { createRequire } from 'node:module';
 import type { ResolvedOtelOptions } from '../otel.options.js';
+import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
 
 const requireFromHere = createRequire(import.meta.url);
 
@@ -12,9 +13,16 @@ const requireFromHere = createRequire(import.meta.url);
  * marks 4xx rejections ERROR below it), and instrumentation-http's incoming side, which must load before `http`
  * and costs a large share of throughput, is off unless asked for.
  */
-export function createDefaultInstrumentations(options: ResolvedOtelOptions): Instrumentation[] {
+export function createDefaultInstrumentations(options: ResolvedOtelOptions, baggage: OutgoingBaggageFilter): Instrumentation[] {
   const instrumentations: Instrumentation[] = [
-    new HttpInstrumentation({ disableIncomingRequestInstrumentation: !options.incomingHttpInstrumentation }),
+    new HttpInstrumentation({
+      disableIncomingRequestInstrumentation: !options.incomingHttpInstrumentation,
+      // Called with each outgoing request's options just before the headers are injected.
+      startOutgoingSpanHook: (request) => {
+        baggage.noteOutgoingHost(request as { hostname?: string; host?: string });
+        return {};
+      },
+    }),
     new UndiciInstrumentation(),
   ];
   return instrumentations;

@@ -1,16 +1,21 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { ResolvedRedaction } from '../otel.options.js';
+import { keepClientAddress } from '../privacy/client-address.js';
 
+/** Attributes that hold a URL or a query string: named parameters are masked, then personal data scrubbed. */
 const URL_ATTRIBUTES = ['url.query', 'url.full', 'http.target', 'http.url'];
+/** Free text where personal data turns up: scrubbed by default. */
+const FREE_TEXT_ATTRIBUTES = ['db.query.text', 'db.statement', 'messaging.message.body', 'exception.message', 'exception.stacktrace'];
 
 /**
  * Masks redacted attributes as each span ends. It runs as the first processor, and processors see an ended span
  * one after the other, so every later processor and every exporter only ever sees the masked values. The rules
  * can be set after the SDK started, so that `forRoot({ redact })` applies even when a preload started tracing.
+ * A span that carries nothing to redact costs a few property reads.
  */
 export class RedactionProcessor implements SpanProcessor {
-  /** The rules in force; none by default. */
+  /** The rules in force. */
   rules?: ResolvedRedaction;
 
   onStart(): void {}
@@ -28,31 +33,55 @@ export class RedactionProcessor implements SpanProcessor {
   }
 }
 
-/** Masks the span's own attributes and those of its events, in place. */
+/** Masks the span's own attributes, its status message and its events' attributes, in place. */
 export function redactSpan(span: ReadableSpan, redaction: ResolvedRedaction): void {
   redactAttributes(span.attributes, redaction);
+  const client = span.attributes['client.address'];
+  if (typeof client === 'string' && redaction.clientAddress !== 'full') {
+    const kept = keepClientAddress(client, redaction.clientAddress);
+    if (kept === undefined) delete span.attributes['client.address'];
+    else span.attributes['client.address'] = kept;
+  }
+  const message = span.status.message;
+  if (message) {
+    const scrubbed = redaction.scrubber.scrub(message);
+    if (scrubbed !== message) (span as { status: ReadableSpan['status'] }).status = { ...span.status, message: scrubbed };
+  }
   for (const event of span.events) if (event.attributes) redactAttributes(event.attributes, redaction);
 }
 
 function redactAttributes(attributes: Attributes, redaction: ResolvedRedaction): void {
-  for (const key of Object.keys(attributes)) {
-    if (redaction.matchesKey(key)) {
-      if (redaction.replacement === null) delete attributes[key];
-      else attributes[key] = redaction.replacement;
+  if (redaction.hasKeyRules || redaction.scrubAllStrings) {
+    for (const key of Object.keys(attributes)) {
+      if (redaction.hasKeyRules && redaction.matchesKey(key)) {
+        if (redaction.replacement === null) delete attributes[key];
+        else attributes[key] = redaction.replacement;
+        continue;
+      }
+      const value = attributes[key];
+      if (redaction.scrubAllStrings && typeof value === 'string') attributes[key] = redaction.scrubber.scrub(value);
     }
   }
-  if (redaction.queryParameters.size === 0) return;
+  for (const key of redaction.dropAttributes) delete attributes[key];
   for (const key of URL_ATTRIBUTES) {
     const value = attributes[key];
-    if (typeof value === 'string' && value.includes('=')) attributes[key] = maskQuery(value, redaction);
+    if (typeof value === 'string' && value.length > 0) attributes[key] = redaction.scrubber.scrub(maskQuery(value, redaction));
+  }
+  for (const key of FREE_TEXT_ATTRIBUTES) {
+    const value = attributes[key];
+    if (typeof value === 'string' && value.length > 0) attributes[key] = redaction.scrubber.scrub(value);
   }
 }
 
-/** Replaces the values of the named parameters in a query string or a URL, keeping everything else byte for byte. */
-export function maskQuery(text: string, redaction: ResolvedRedaction): string {
+/**
+ * Replaces the values of the named parameters (matched case-insensitively, after URL-decoding the name) in a query
+ * string or a URL, keeping everything else byte for byte, the fragment included.
+ */
+export function maskQuery(text: string, redaction: Pick<ResolvedRedaction, 'queryParameters' | 'replacement'>): string {
+  if (redaction.queryParameters.size === 0 || !text.includes('=')) return text;
   const replacement = redaction.replacement === null ? '' : encodeURIComponent(redaction.replacement);
-  return text.replace(/([?&]|^)([^=&#?]+)=([^&#]*)/g, (whole, separator: string, name: string) => {
-    return redaction.queryParameters.has(safeDecode(name)) ? `${separator}${name}=${replacement}` : whole;
+  return text.replace(/([?&;]|^)([^=&;#?]+)=([^&;#]*)/g, (whole, separator: string, name: string) => {
+    return redaction.queryParameters.has(safeDecode(name).toLowerCase()) ? `${separator}${name}=${replacement}` : whole;
   });
 }
 

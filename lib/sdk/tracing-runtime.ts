@@ -12,6 +12,7 @@ import {
 } from './instrumentations.js';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { RedactionProcessor } from './redaction.js';
+import { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
 import { SpanObservers } from './span-observers.js';
 import { TracingSdk, type ShutdownReport } from './tracing-sdk.js';
 import type { ExportStatistics } from '../export/otlp-export-processor.js';
@@ -35,6 +36,7 @@ export class TracingRuntime {
   private warnedAboutShutdownHooks = false;
   private readonly redaction = new RedactionProcessor();
   private readonly observers = new SpanObservers();
+  private readonly baggageFilter = new OutgoingBaggageFilter();
 
   /** The process-wide runtime, shared across copies of this library loaded as ESM and CommonJS. */
   static get(): TracingRuntime {
@@ -64,8 +66,10 @@ export class TracingRuntime {
    */
   ensureStarted(options: ResolvedOtelOptions, source: StartSource): void {
     if (this.sdk) {
-      // Redaction is data protection: it applies in every start order, so a later module's rules take effect.
-      if (options.given.redact !== undefined) this.redaction.rules = options.redact;
+      // Privacy rules are data protection: they apply in every start order, so a later module's rules take effect.
+      const given = options.given;
+      if (given.redact !== undefined || given.privacy !== undefined || given.clientAddress !== undefined) this.redaction.rules = options.redact;
+      if (given.baggage !== undefined || given.privacy !== undefined) this.baggageFilter.allows = options.baggageAllowed;
       this.warnUnapplied(options, source);
       return;
     }
@@ -73,7 +77,10 @@ export class TracingRuntime {
     const instrumentations = selectInstrumentations(options, () => this.defaultInstrumentations(options));
     if (source === 'forRootAsync') warnLateStart(instrumentations);
     this.redaction.rules = options.redact;
-    this.sdk = new TracingSdk(options, instrumentations, [this.redaction, this.observers]);
+    this.baggageFilter.allows = options.baggageAllowed;
+    this.sdk = new TracingSdk(options, instrumentations, [this.redaction, this.observers], this.baggageFilter);
+    // After the instrumentations subscribed to the client request channels, so the filter sees their headers.
+    this.baggageFilter.install();
     this.source = source;
   }
 
@@ -100,6 +107,7 @@ export class TracingRuntime {
     if (this.leases > 0 || !this.sdk) return undefined;
     const sdk = this.sdk;
     this.sdk = undefined;
+    this.baggageFilter.uninstall();
     this.source = undefined;
     const report = await sdk.shutdown(timeoutMillis);
     if (report.lost > 0 || !report.flushed) {
@@ -134,7 +142,7 @@ export class TracingRuntime {
 
   /** The default instrumentations patch modules when created, so the process keeps one set for its lifetime. */
   private defaultInstrumentations(options: ResolvedOtelOptions): Instrumentation[] {
-    this.defaults ??= createDefaultInstrumentations(options);
+    this.defaults ??= createDefaultInstrumentations(options, this.baggageFilter);
     return reconfigureDefaultInstrumentations(this.defaults, options);
   }
 
@@ -155,8 +163,11 @@ export class TracingRuntime {
   }
 }
 
-/** Options that are not the SDK's to apply: per-app settings, and redaction, which an adopted SDK takes on. */
-type SdkOptionKey = Exclude<keyof OtelModuleOptions, 'interceptor' | 'shutdownTimeoutMillis' | 'warnOnMissingShutdownHooks' | 'redact'>;
+/** Options that are not the SDK's to apply: per-app settings, and privacy rules, which an adopted SDK takes on. */
+type SdkOptionKey = Exclude<
+  keyof OtelModuleOptions,
+  'interceptor' | 'shutdownTimeoutMillis' | 'warnOnMissingShutdownHooks' | 'redact' | 'privacy' | 'clientAddress' | 'baggage'
+>;
 
 /** For each SDK-level option, the part of the resolved configuration it decides. */
 const EFFECT: Record<SdkOptionKey, (o: ResolvedOtelOptions) => unknown> = {
@@ -174,6 +185,7 @@ const EFFECT: Record<SdkOptionKey, (o: ResolvedOtelOptions) => unknown> = {
   propagators: (o) => o.propagators,
   instrumentations: (o) => o.instrumentations,
   http: (o) => o.incomingHttpInstrumentation,
+  fastSpans: (o) => o.fastSpans,
 };
 
 /** Options given for `wanted` whose effect differs from what the running configuration does. */

@@ -17,6 +17,8 @@ import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
 import type { ResolvedOtelOptions, ResourceDetectorName } from '../otel.options.js';
 import type { ExportStatistics } from '../export/otlp-export-processor.js';
 import { createSpanProcessors, ExportLedger } from './exporters.js';
+import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
+import { LibraryTracer } from './library-tracer.js';
 import { createPropagator } from './propagators.js';
 import { createSampler } from './samplers.js';
 
@@ -51,6 +53,7 @@ export class TracingSdk {
     readonly options: ResolvedOtelOptions,
     private readonly instrumentations: Instrumentation[],
     leadingProcessors: readonly SpanProcessor[] = [],
+    baggage?: OutgoingBaggageFilter,
   ) {
     this.processors = createSpanProcessors(options, this.ledger, leadingProcessors);
     this.nodeSdk = new NodeSDK({
@@ -58,7 +61,7 @@ export class TracingSdk {
       resource: buildResource(options),
       sampler: createSampler(options.sampler),
       spanProcessors: this.processors,
-      textMapPropagator: createPropagator(options.propagators),
+      textMapPropagator: baggage ? baggage.guard(createPropagator(options.propagators)) : createPropagator(options.propagators),
       instrumentations: [],
       logRecordProcessors: [],
       metricReaders: [],
@@ -69,7 +72,8 @@ export class TracingSdk {
       instrumentation.setTracerProvider(provider);
       instrumentation.enable();
     }
-    this.tracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
+    const sdkTracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
+    this.tracer = (options.fastSpans ? LibraryTracer.over(sdkTracer) : undefined) ?? sdkTracer;
   }
 
   /** What the OTLP pipelines did with the spans so far. */

@@ -20,6 +20,9 @@ export interface ReceivedSpan {
   events: { name: string; attributes: Record<string, unknown> }[];
   resource: Record<string, unknown>;
   scope: string;
+  /** Start and end, in milliseconds since the epoch. */
+  startMillis: number;
+  endMillis: number;
 }
 
 /** How the receiver answers exports: normally, never (a hung collector), or with UNAVAILABLE. */
@@ -48,6 +51,7 @@ export const OtlpTypes = {
   response: schema.lookupType('otlp.ExportTraceServiceResponse') as unknown as ProtoType,
 };
 const RequestType = OtlpTypes.request;
+const RAW = Symbol('raw export bytes');
 const ResponseType = OtlpTypes.response;
 
 const SERVICE = {
@@ -56,7 +60,8 @@ const SERVICE = {
     requestStream: false,
     responseStream: false,
     requestSerialize: (message: unknown) => Buffer.from(RequestType.encode(message).finish()),
-    requestDeserialize: (buffer: Buffer) => RequestType.decode(buffer),
+    // The bytes stay with the message, for tests that search everything the collector received.
+    requestDeserialize: (buffer: Buffer) => Object.assign(RequestType.decode(buffer) as object, { [RAW]: Buffer.from(buffer) }),
     responseSerialize: (message: unknown) => Buffer.from(ResponseType.encode(message).finish()),
     responseDeserialize: (buffer: Buffer) => ResponseType.decode(buffer),
   },
@@ -66,6 +71,8 @@ export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** Export calls received, whatever the mode answered. */
   exportCalls = 0;
+  /** The bytes of every export the receiver accepted. */
+  readonly rawExports: Buffer[] = [];
   /** Answers for the next export calls, in order; each is used once. */
   readonly script: ScriptedAnswer[] = [];
   private readonly hung: (() => void)[] = [];
@@ -144,6 +151,7 @@ export class OtlpReceiver {
       callback({ code: grpc.status.UNAVAILABLE, details: 'receiver unavailable' });
       return;
     }
+    this.rawExports.push((request as { [RAW]: Buffer })[RAW]);
     this.spans.push(...decodeSpans(request));
     callback(null, scripted?.rejected ? { partialSuccess: { rejectedSpans: scripted.rejected, errorMessage: 'spans too large' } } : {});
     for (const wake of this.waiters.splice(0)) wake();
@@ -192,6 +200,8 @@ function flatten(request: Record<string, unknown>): ReceivedSpan[] {
           })),
           resource,
           scope,
+          startMillis: Number(BigInt(String(span.startTimeUnixNano)) / 1000n) / 1000,
+          endMillis: Number(BigInt(String(span.endTimeUnixNano)) / 1000n) / 1000,
         });
       }
     }
