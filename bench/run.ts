@@ -160,6 +160,8 @@ async function measure(variant: Variant, platform: string, route: Route, sink: S
   await once(child, 'exit');
   const output = (child as ChildProcess & { output: () => string }).output();
   const ended = Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1);
+  // What the library logged about spans it could not deliver, so a gap in the table has its reason beside it.
+  for (const line of output.match(/^.*(Spans lost|not exported at shutdown).*$/gm) ?? []) process.stderr.write(`  ${variant.label}: ${line.trim()}\n`);
   // The app flushed before exiting; give the sink a moment to decode the last export.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const received = sink.received - before;

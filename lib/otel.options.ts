@@ -1,7 +1,7 @@
 import type { Attributes, AttributeValue, Sampler, TextMapPropagator } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { ResourceDetector } from '@opentelemetry/resources';
-import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { SpanExporter, SpanLimits, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { IncomingMessage } from 'node:http';
 import { ATTR, DEFAULTS } from './otel.constants.js';
 import type { ClientAddressMode } from './privacy/client-address.js';
@@ -290,6 +290,8 @@ export interface ResolvedOtelOptions {
   readonly shutdownTimeoutMillis: number;
   readonly warnOnMissingShutdownHooks: boolean;
   readonly fastSpans: boolean;
+  /** Span limits from `OTEL_SPAN_*_LIMIT` and `OTEL_ATTRIBUTE_*_LIMIT`; what is left out takes the SDK's default. */
+  readonly spanLimits: SpanLimits;
   /** The options as given, kept to tell which of them a running SDK could not apply. */
   readonly given: OtelModuleOptions;
 }
@@ -366,6 +368,7 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
     ),
     warnOnMissingShutdownHooks: options.warnOnMissingShutdownHooks ?? env.JEST_WORKER_ID === undefined,
     fastSpans: options.fastSpans ?? true,
+    spanLimits: resolveSpanLimits(reader),
     given: options,
   };
   if (problems.length > 0) throw new OtelConfigError(problems);
@@ -582,6 +585,26 @@ function resolveRedaction(
     dropAttributes: strict ? [ATTR.userAgent] : [],
     clientAddress,
   };
+}
+
+/** The span limit variables the OpenTelemetry specification defines, the span-specific ones winning. */
+function resolveSpanLimits(reader: EnvReader): SpanLimits {
+  const limit = (...variables: string[]) => {
+    for (const variable of variables) {
+      const value = reader.intAtLeast(variable, undefined, variable, undefined, 0);
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  };
+  const limits: SpanLimits = {
+    attributeCountLimit: limit('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 'OTEL_ATTRIBUTE_COUNT_LIMIT'),
+    attributeValueLengthLimit: limit('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+    eventCountLimit: limit('OTEL_SPAN_EVENT_COUNT_LIMIT'),
+    linkCountLimit: limit('OTEL_SPAN_LINK_COUNT_LIMIT'),
+    attributePerEventCountLimit: limit('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT'),
+    attributePerLinkCountLimit: limit('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT'),
+  };
+  return Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined));
 }
 
 function resolveClientAddress(options: OtelModuleOptions, privacy: PrivacyPreset, reader: EnvReader): ClientAddressMode {

@@ -166,8 +166,18 @@ export class OtlpExportProcessor implements SpanProcessor {
     return done;
   }
 
-  /** Stops timers and the transport. Spans still queued then count as failed. */
+  /**
+   * Sends what is still queued (spans that ended after the last flush, too), then stops. The caller bounds the
+   * wait, and calls {@link abort} when it runs out.
+   */
   async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    await this.forceFlush();
+    this.abort();
+  }
+
+  /** Stops at once: timers, retries and the transport. Spans still queued count as undelivered. */
+  abort(): void {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.scheduleTimer);
@@ -175,6 +185,7 @@ export class OtlpExportProcessor implements SpanProcessor {
     clearTimeout(this.retryTimer);
     this.reportLosses();
     this.transport.close();
+    this.settleFlushes();
   }
 
   private isIdle(): boolean {

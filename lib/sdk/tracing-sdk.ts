@@ -11,8 +11,8 @@ import {
   type Resource,
   type ResourceDetector,
 } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
 import type { ResolvedOtelOptions, ResourceDetectorName } from '../otel.options.js';
 import type { ExportStatistics } from '../export/otlp-export-processor.js';
@@ -38,13 +38,15 @@ const DETECTORS: Record<Exclude<ResourceDetectorName, 'none'>, ResourceDetector>
 };
 
 /**
- * One started OpenTelemetry NodeSDK, built from resolved options. It owns the span processors, so it can
- * flush them (NodeSDK cannot) and bound every wait by a deadline.
+ * One started OpenTelemetry tracing SDK, built from resolved options: a tracer provider with the library's
+ * processors, the AsyncLocalStorage context manager and the propagator, registered with the API as NodeSDK
+ * registers them, without loading NodeSDK's metrics, logs and exporter packages. It owns the span processors,
+ * so it can flush them and bound every wait by a deadline.
  */
 export class TracingSdk {
   private readonly ledger = new ExportLedger();
   private readonly processors: SpanProcessor[];
-  private readonly nodeSdk: NodeSDK;
+  private readonly provider: TracerProvider;
   private stopped?: Promise<ShutdownReport>;
   /** This SDK's tracer; callers read it at span time so that a restarted SDK is picked up. */
   readonly tracer: Tracer;
@@ -56,20 +58,18 @@ export class TracingSdk {
     baggage?: OutgoingBaggageFilter,
   ) {
     this.processors = createSpanProcessors(options, this.ledger, leadingProcessors);
-    this.nodeSdk = new NodeSDK({
-      autoDetectResources: false,
+    this.provider = new TracerProvider({
       resource: buildResource(options),
       sampler: createSampler(options.sampler),
       spanProcessors: this.processors,
-      textMapPropagator: baggage ? baggage.guard(createPropagator(options.propagators)) : createPropagator(options.propagators),
-      instrumentations: [],
-      logRecordProcessors: [],
-      metricReaders: [],
+      spanLimits: options.spanLimits,
     });
-    this.nodeSdk.start();
-    const provider = trace.getTracerProvider();
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const propagator = createPropagator(options.propagators);
+    propagation.setGlobalPropagator(baggage ? baggage.guard(propagator) : propagator);
+    trace.setGlobalTracerProvider(this.provider);
     for (const instrumentation of instrumentations) {
-      instrumentation.setTracerProvider(provider);
+      instrumentation.setTracerProvider(this.provider);
       instrumentation.enable();
     }
     const sdkTracer = trace.getTracer(TRACER_NAME, TRACER_VERSION);
@@ -95,10 +95,12 @@ export class TracingSdk {
   private async stop(timeoutMillis: number): Promise<ShutdownReport> {
     const deadline = Date.now() + timeoutMillis;
     const flushed = await this.forceFlush(timeoutMillis);
+    // Shutting the processors down flushes spans that ended meanwhile; whatever the deadline leaves is lost.
+    await settleWithin(this.provider.shutdown(), Math.max(0, deadline - Date.now()));
+    for (const pipeline of this.ledger.pipelines) pipeline.abort();
     const lost = this.ledger.undelivered();
-    await settleWithin(this.nodeSdk.shutdown(), Math.max(0, deadline - Date.now()));
     for (const instrumentation of this.instrumentations) instrumentation.disable();
-    // NodeSDK leaves its globals registered; a later start in this process must be able to register anew.
+    // The API keeps globals registered; a later start in this process must be able to register anew.
     trace.disable();
     propagation.disable();
     context.disable();
