@@ -2,18 +2,22 @@
  * `npm run bench:micro`: nanoseconds per span, on one core, for what the library does per request:
  * - create and end: the OpenTelemetry SDK's tracer against the library's tracer, for a server span with its
  *   request attributes and a handler span, sampled and unsampled, and `TraceService.withSpan`;
- * - encode: one finished span to OTLP protobuf, the library's encoder against OpenTelemetry's serializer.
+ * - encode: one finished span to OTLP protobuf, the library's encoder against OpenTelemetry's serializer;
+ * - the privacy rules at span end, and what AsyncLocalStorage and an OpenTelemetry context activation cost alone.
  * Spans go through the SDK's processor chain with no exporter, so only creation is timed in the first part.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ROOT_CONTEXT, SamplingDecision, SpanKind, trace, type Sampler, type Tracer } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, SamplingDecision, SpanKind, trace, type Sampler, type Tracer } from '@opentelemetry/api';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { OtelModule, TraceService } from 'nestjs-tracing';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 type Internals = {
+  redaction: typeof import('../dist/sdk/redaction.js');
+  options: typeof import('../dist/otel.options.js');
   tracer: typeof import('../dist/sdk/library-tracer.js');
   encoder: typeof import('../dist/export/otlp-span-encoder.js');
   writer: typeof import('../dist/export/protobuf-writer.js');
@@ -21,6 +25,8 @@ type Internals = {
 };
 const dist = (path: string) => import(new URL(`../../dist/${path}`, import.meta.url).href);
 const internals: Internals = {
+  redaction: await dist('sdk/redaction.js'),
+  options: await dist('otel.options.js'),
   tracer: await dist('sdk/library-tracer.js'),
   encoder: await dist('export/otlp-span-encoder.js'),
   writer: await dist('export/protobuf-writer.js'),
@@ -112,7 +118,23 @@ rows.push([
   }),
 ]);
 rows.push(['encode one server span: OpenTelemetry serializer', nsPerOp(() => void ProtobufTraceSerializer.serializeRequest([ended]), 50_000)]);
+// Privacy rules at span end, with the default configuration: nothing to redact, then a query string to clean.
+const rules = internals.options.resolveOtelOptions({}, {}).redact;
+const plain = { ...ended, attributes: { ...ended.attributes }, status: { ...ended.status }, events: [] } as ReadableSpan;
+rows.push(['privacy rules, span with nothing to redact', nsPerOp(() => internals.redaction.redactSpan(plain, rules))]);
+rows.push([
+  'privacy rules, span with a query string (token, email, page)',
+  nsPerOp(() => {
+    (plain.attributes as Record<string, unknown>)['url.query'] = 'token=abc&email=a%40b.io&page=2';
+    internals.redaction.redactSpan(plain, rules);
+  }),
+]);
+
+// What the context layer costs by itself: one AsyncLocalStorage run, and one OpenTelemetry context activation.
+const storage = new AsyncLocalStorage<number>();
+rows.push(['AsyncLocalStorage.run()', nsPerOp(() => storage.run(1, () => 1))]);
+rows.push(['context.with() (OpenTelemetry, AsyncLocalStorage manager)', nsPerOp(() => context.with(ROOT_CONTEXT, () => 1))]);
 await app.close();
 
-const lines = ['| per span | ns (median of 7 runs) |', '|---|---:|', ...rows.map(([name, ns]) => `| ${name} | ${ns.toFixed(0)} |`)];
+const lines = [`Node ${process.version}`, '', '| per span | ns (median of 7 runs) |', '|---|---:|', ...rows.map(([name, ns]) => `| ${name} | ${ns.toFixed(0)} |`)];
 console.log(lines.join('\n'));

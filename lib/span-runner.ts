@@ -10,6 +10,15 @@ import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE } from './otel.constants.js';
 export function recordFailure(span: Span, error: unknown): void {
   if (!span.isRecording()) return;
   span.recordException(error instanceof Error ? error : String(error));
+  markFailure(span, error);
+}
+
+/**
+ * The outcome of a failure on a span it passed through without an exception event of its own (the server span
+ * of a GraphQL request): `error.type`, and ERROR status by the same rule as {@link recordFailure}.
+ */
+export function markFailure(span: Span, error: unknown): void {
+  if (!span.isRecording()) return;
   span.setAttribute(ATTR.errorType, errorName(error));
   if (isServerFailure(error)) span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }

@@ -98,28 +98,28 @@ describe('exports that survive collector trouble', () => {
   it('drops the newest spans past the queue bound while the collector is down, counts them and logs one line per interval', async () => {
     const port = await freePort();
     startExporting(`http://127.0.0.1:${port}`, { batch: { scheduledDelayMillis: 50, maxQueueSize: 100, maxExportBatchSize: 50 } });
-    await endSpans(250, 'early');
+    await endSpans(400, 'early');
     // Longer than two report intervals, with spans still being lost in the second.
     await new Promise((resolve) => setTimeout(resolve, 600));
     await endSpans(50, 'late');
     await new Promise((resolve) => setTimeout(resolve, 700));
-    // One batch of 50 is being retried, and 100 more wait in the queue: the bound, whatever the outage's length.
+    // Three batches of 50 are being retried, and 100 more wait in the queue: the bound, however long the outage.
     const down = exportStatistics();
-    expect(down.queued).toBe(150);
-    expect(down.dropped).toBe(150);
+    expect(down.queued).toBe(250);
+    expect(down.dropped).toBe(200);
     const summaries = logger.warnings.filter((w) => w.startsWith('Spans lost exporting'));
     expect(summaries).toHaveLength(2);
-    expect(summaries[0]).toMatch(/100 dropped \(queue full\), 0 failed, 0 rejected/);
+    expect(summaries[0]).toMatch(/150 dropped \(queue full\), 0 failed, 0 rejected/);
     expect(summaries[1]).toMatch(/50 dropped \(queue full\)/);
     expect(summaries[0]).toContain('retrying: gRPC UNAVAILABLE');
 
     receiver = await OtlpReceiver.start('ok', port);
-    await receiver.waitFor((spans) => spans.length >= 150, 15_000);
+    await receiver.waitFor((spans) => spans.length >= 250, 15_000);
     await runtime.forceFlush(5000);
-    expect(receiver.spans).toHaveLength(150);
-    // The oldest are kept and the newest dropped: what arrives is the first 150.
-    expect(receiver.spans.map((s) => s.name).sort()).toEqual(Array.from({ length: 150 }, (__, i) => `early ${i}`).sort());
-    expect(exportStatistics()).toMatchObject({ exported: 150, dropped: 150, queued: 0 });
+    expect(receiver.spans).toHaveLength(250);
+    // The oldest are kept and the newest dropped: what arrives is the first 250.
+    expect(receiver.spans.map((s) => s.name).sort()).toEqual(Array.from({ length: 250 }, (__, i) => `early ${i}`).sort());
+    expect(exportStatistics()).toMatchObject({ exported: 250, dropped: 200, queued: 0 });
   });
 
   it('waits as long as RESOURCE_EXHAUSTED with RetryInfo asks, and drops the batch when it gives no RetryInfo', async () => {

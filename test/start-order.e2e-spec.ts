@@ -34,7 +34,7 @@ describe.each([
 
   it('makes one server span per request, continuing the caller trace, with a handler span under it', async () => {
     const traceparent = `00-${PARENT.traceId}-${PARENT.spanId}-01`;
-    await Promise.all([1, 2, 3].map((i) => fetch(`${app.url}/work/${i}`, { headers: { traceparent } })));
+    await Promise.all([1, 2, 3].map((i) => fetch(`${app.url}/work/${i}?token=tok-secret-${i}&page=${i}`, { headers: { traceparent } })));
     await fetch(`${app.url}/health`);
     const stopped = await app.stop('SIGTERM');
     expect(stopped.signal).toBe('SIGTERM');
@@ -43,9 +43,12 @@ describe.each([
     expect(servers).toHaveLength(3);
     for (const server of servers) {
       expect(server).toMatchObject({ name: 'GET /work/:id', traceId: PARENT.traceId, parentSpanId: PARENT.spanId });
+      // Privacy defaults hold in every start order, the preload's included.
+      expect(server.attributes['url.query']).toMatch(/^token=%5BREDACTED%5D&page=\d$/);
       const handlers = receiver.spans.filter((s) => s.parentSpanId === server.spanId);
       expect(handlers.map((h) => h.name)).toEqual(['WorkController.work']);
     }
     expect(receiver.spans.some((s) => String(s.attributes['url.path']).startsWith('/health'))).toBe(false);
+    expect(Buffer.concat(receiver.rawExports).toString('latin1')).not.toContain('tok-secret');
   });
 });

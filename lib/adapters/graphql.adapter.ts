@@ -1,10 +1,10 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { context, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 import { nameRequestRoute, requestTrace, type HttpRequestTrace } from '../http/http-request-trace.js';
 import { ATTR } from '../otel.constants.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
-import { errorName, isServerFailure, recordFailure } from '../span-runner.js';
+import { markFailure, recordFailure } from '../span-runner.js';
 import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
 /** What the adapter reads of GraphQL's `GraphQLResolveInfo`, without depending on `graphql`. */
@@ -84,9 +84,7 @@ function operationOf(
 function markFailed(error: unknown, operation: Span | undefined, server: Span | undefined): void {
   if (operation) recordFailure(operation, error);
   // The server span gets the outcome, not a second copy of the exception event.
-  if (!server?.isRecording()) return;
-  server.setAttribute(ATTR.errorType, errorName(error));
-  if (isServerFailure(error)) server.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  if (server) markFailure(server, error);
 }
 
 /** What the plugin reads of an Apollo Server error: a `GraphQLError`. */

@@ -24,7 +24,7 @@ export interface ExportStatistics {
 
 /** Settings of one pipeline, resolved from the options. */
 export interface ExportPipelineSettings {
-  /** Spans queued at most, besides the batch being sent; past it the newest are dropped. */
+  /** Spans queued at most, besides the batches being sent; past it the newest are dropped. */
   readonly maxQueueSize: number;
   /** Encoded bytes queued at most, likewise. */
   readonly maxQueueBytes: number;
@@ -55,11 +55,20 @@ interface PendingBatch {
   bytes: number;
 }
 
-/** An encoded request and the number of spans in it. */
+/** An encoded request being sent: the number of spans in it, and its own retry state. */
 interface Batch {
   readonly body: Buffer;
   readonly count: number;
+  backoffMillis: number;
+  retryTimer?: NodeJS.Timeout;
 }
+
+/**
+ * Exports under way at once. One at a time cannot keep up when the collector answers slowly (at 40k spans/s a
+ * 2048-span batch must be answered within 50 ms); a few overlap the round trips, as the Collector's own exporters
+ * do with several consumers of their queue.
+ */
+const CONCURRENT_EXPORTS = 3;
 
 const SAMPLED = 1;
 const logger = new Logger(LOGGER_CONTEXT);
@@ -68,9 +77,9 @@ const logger = new Logger(LOGGER_CONTEXT);
  * The library's own export pipeline for OTLP (gRPC and HTTP/protobuf), in place of OpenTelemetry's batch span
  * processor and exporter:
  * - each span is encoded to OTLP protobuf as it ends (one small step per span), so no request pays for
- *   encoding a whole batch, and the queue holds bytes, bounded in spans and in bytes (plus the one batch being
- *   sent), cut into batches of at most `maxExportBatchSize` spans;
- * - exports run one at a time off the request path; a retryable failure (collector away, overloaded or
+ *   encoding a whole batch, and the queue holds bytes, bounded in spans and in bytes (plus the few batches
+ *   being sent), cut into batches of at most `maxExportBatchSize` spans;
+ * - a few exports run at a time off the request path; a retryable failure (collector away, overloaded or
  *   restarting) sends the same bytes again with capped exponential backoff and jitter, honouring the delay the
  *   collector asks for, while new spans wait up to the bound and the newest are dropped past it;
  * - every span is accounted for ({@link ExportStatistics}), and losses are logged as one line per interval.
@@ -87,12 +96,9 @@ export class OtlpExportProcessor implements SpanProcessor {
   private readonly spareWriters: ProtobufWriter[] = [];
   private queuedSpans = 0;
   private queuedBytes = 0;
-  private inFlight?: Batch;
-  private sending = false;
-  private backoffMillis: number;
+  private readonly inFlight = new Set<Batch>();
   private exportSoon = false;
   private stopped = false;
-  private retryTimer?: NodeJS.Timeout;
   private readonly scheduleTimer: NodeJS.Timeout;
   private readonly reportTimer: NodeJS.Timeout;
   private flushWaiters: (() => void)[] = [];
@@ -104,14 +110,15 @@ export class OtlpExportProcessor implements SpanProcessor {
     private readonly transport: OtlpTransport,
     private readonly settings: ExportPipelineSettings,
   ) {
-    this.backoffMillis = settings.initialBackoffMillis;
     this.scheduleTimer = setInterval(() => this.exportQueued(), Math.max(1, settings.scheduledDelayMillis)).unref();
     this.reportTimer = setInterval(() => this.reportLosses(), settings.reportIntervalMillis).unref();
   }
 
   /** The counts so far. */
   statistics(): ExportStatistics {
-    return { ...this.stats, queued: this.queuedSpans + (this.inFlight?.count ?? 0) };
+    let sending = 0;
+    for (const batch of this.inFlight) sending += batch.count;
+    return { ...this.stats, queued: this.queuedSpans + sending };
   }
 
   /** Spans handed to this pipeline that did not reach the collector (dropped, failed, rejected or still queued). */
@@ -141,7 +148,7 @@ export class OtlpExportProcessor implements SpanProcessor {
     if (batch.count < this.settings.maxExportBatchSize) return;
     this.ready.push(batch);
     this.open = { writers: [], count: 0, bytes: 0 };
-    if (!this.exportSoon && !this.sending && !this.inFlight) {
+    if (!this.exportSoon && this.inFlight.size < CONCURRENT_EXPORTS) {
       // Never in onEnd itself: the request that ended this span must not wait for the export.
       this.exportSoon = true;
       setImmediate(() => {
@@ -155,14 +162,14 @@ export class OtlpExportProcessor implements SpanProcessor {
   forceFlush(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.flushWaiters.push(resolve));
-    // A batch waiting out its backoff is tried now: a flush (at shutdown) has a deadline of its own.
-    if (this.retryTimer) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = undefined;
-      void this.send();
-    } else {
-      this.exportQueued();
+    // Batches waiting out their backoff are tried now: a flush (at shutdown) has a deadline of its own.
+    for (const batch of this.inFlight) {
+      if (!batch.retryTimer) continue;
+      clearTimeout(batch.retryTimer);
+      batch.retryTimer = undefined;
+      void this.send(batch);
     }
+    this.exportQueued();
     return done;
   }
 
@@ -182,14 +189,14 @@ export class OtlpExportProcessor implements SpanProcessor {
     this.stopped = true;
     clearInterval(this.scheduleTimer);
     clearInterval(this.reportTimer);
-    clearTimeout(this.retryTimer);
+    for (const batch of this.inFlight) clearTimeout(batch.retryTimer);
     this.reportLosses();
     this.transport.close();
     this.settleFlushes();
   }
 
   private isIdle(): boolean {
-    return this.queuedSpans === 0 && !this.inFlight;
+    return this.queuedSpans === 0 && this.inFlight.size === 0;
   }
 
   private scopeOf(span: ReadableSpan): ScopeEntry {
@@ -211,14 +218,18 @@ export class OtlpExportProcessor implements SpanProcessor {
     return entry;
   }
 
+  /** Starts exports of queued batches while fewer than {@link CONCURRENT_EXPORTS} are under way. */
   private exportQueued(): void {
-    if (this.sending || this.inFlight || this.stopped) return;
-    const next = this.ready.shift() ?? (this.open.count > 0 ? this.closeOpenBatch() : undefined);
-    if (!next) return this.settleFlushes();
-    this.queuedSpans -= next.count;
-    this.queuedBytes -= next.bytes;
-    this.inFlight = this.frame(next);
-    void this.send();
+    while (!this.stopped && this.inFlight.size < CONCURRENT_EXPORTS) {
+      const next = this.ready.shift() ?? (this.open.count > 0 ? this.closeOpenBatch() : undefined);
+      if (!next) break;
+      this.queuedSpans -= next.count;
+      this.queuedBytes -= next.bytes;
+      const batch = this.frame(next);
+      this.inFlight.add(batch);
+      void this.send(batch);
+    }
+    this.settleFlushes();
   }
 
   private closeOpenBatch(): PendingBatch {
@@ -227,21 +238,17 @@ export class OtlpExportProcessor implements SpanProcessor {
     return batch;
   }
 
-  private async send(): Promise<void> {
-    const batch = this.inFlight;
-    if (!batch || this.sending || this.stopped) return;
-    this.sending = true;
+  private async send(batch: Batch): Promise<void> {
+    if (this.stopped) return;
     let outcome: ExportOutcome;
     try {
       outcome = await this.transport.send(batch.body, this.settings.timeoutMillis);
     } catch (error) {
       outcome = { kind: 'retryable', reason: error instanceof Error ? error.message : String(error) };
     }
-    this.sending = false;
     if (this.stopped) return this.settleFlushes();
-    if (outcome.kind === 'retryable') return this.retryLater(outcome.reason, outcome.retryAfterMillis);
-    this.inFlight = undefined;
-    this.backoffMillis = this.settings.initialBackoffMillis;
+    if (outcome.kind === 'retryable') return this.retryLater(batch, outcome.reason, outcome.retryAfterMillis);
+    this.inFlight.delete(batch);
     if (outcome.kind === 'fatal') {
       this.stats.failed += batch.count;
       this.lastProblem = `refused for good: ${outcome.reason}`;
@@ -255,18 +262,17 @@ export class OtlpExportProcessor implements SpanProcessor {
     else this.settleFlushes();
   }
 
-  private retryLater(reason: string, askedMillis: number | undefined): void {
+  private retryLater(batch: Batch, reason: string, askedMillis: number | undefined): void {
     this.stats.retries++;
     this.lastProblem = `retrying: ${reason}`;
-    const jittered = this.backoffMillis * (0.5 + Math.random() / 2);
-    this.backoffMillis = Math.min(this.settings.maxBackoffMillis, this.backoffMillis * 2);
-    const delay = askedMillis ?? jittered;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.send();
-    }, delay);
+    const jittered = batch.backoffMillis * (0.5 + Math.random() / 2);
+    batch.backoffMillis = Math.min(this.settings.maxBackoffMillis, batch.backoffMillis * 2);
+    batch.retryTimer = setTimeout(() => {
+      batch.retryTimer = undefined;
+      void this.send(batch);
+    }, askedMillis ?? jittered);
     // Only a flush (at shutdown) keeps the process alive for a retry; otherwise the app decides when it ends.
-    if (this.flushWaiters.length === 0) this.retryTimer.unref();
+    if (this.flushWaiters.length === 0) batch.retryTimer.unref();
   }
 
   /** Frames a batch into one `ExportTraceServiceRequest`, grouped by resource and scope, and frees its writers. */
@@ -301,7 +307,7 @@ export class OtlpExportProcessor implements SpanProcessor {
       writer.reset();
       this.spareWriters.push(writer);
     }
-    return { body: out.buffer.subarray(0, out.length), count: batch.count };
+    return { body: out.buffer.subarray(0, out.length), count: batch.count, backoffMillis: this.settings.initialBackoffMillis };
   }
 
   private settleFlushes(): void {

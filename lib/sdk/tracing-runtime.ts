@@ -113,8 +113,8 @@ export class TracingRuntime {
     if (report.lost > 0 || !report.flushed) {
       logger.warn(
         `${report.lost} span(s) were not exported at shutdown` +
-          (report.flushed ? ' (the exporter reported failures)' : ` (the flush did not finish within ${timeoutMillis} ms)`) +
-          '. Check that the collector is reachable, or raise shutdownTimeoutMillis.',
+          (report.flushed ? ` (${lossReasons(report)})` : ` (the flush did not finish within ${timeoutMillis} ms)`) +
+          '. Check that the collector is reachable and keeps up, or raise shutdownTimeoutMillis and batch.maxQueueSize.',
       );
     }
     return report;
@@ -193,6 +193,16 @@ export function unappliedOptions(running: ResolvedOtelOptions, wanted: ResolvedO
   return (Object.keys(EFFECT) as SdkOptionKey[]).filter(
     (key) => wanted.given[key] !== undefined && !isDeepStrictEqual(EFFECT[key](running), EFFECT[key](wanted)),
   );
+}
+
+/** Why spans were lost, from the export statistics: dropped from a full queue, refused or rejected. */
+function lossReasons({ statistics }: ShutdownReport): string {
+  const reasons = [
+    statistics.dropped > 0 ? `${statistics.dropped} dropped while the export queue was full` : '',
+    statistics.failed > 0 ? `${statistics.failed} refused by the collector or unsent` : '',
+    statistics.rejected > 0 ? `${statistics.rejected} rejected by the collector` : '',
+  ].filter(Boolean);
+  return reasons.length > 0 ? reasons.join(', ') : 'the exporter reported failures';
 }
 
 function warnLateStart(instrumentations: Instrumentation[]): void {

@@ -28,6 +28,8 @@ export interface ShutdownReport {
   readonly flushed: boolean;
   /** Sampled spans that did not reach an exporter's backend. */
   readonly lost: number;
+  /** What the OTLP pipelines did, for the reason behind `lost`. */
+  readonly statistics: ExportStatistics;
 }
 
 const DETECTORS: Record<Exclude<ResourceDetectorName, 'none'>, ResourceDetector> = {
@@ -99,12 +101,13 @@ export class TracingSdk {
     await settleWithin(this.provider.shutdown(), Math.max(0, deadline - Date.now()));
     for (const pipeline of this.ledger.pipelines) pipeline.abort();
     const lost = this.ledger.undelivered();
+    const statistics = this.ledger.statistics();
     for (const instrumentation of this.instrumentations) instrumentation.disable();
     // The API keeps globals registered; a later start in this process must be able to register anew.
     trace.disable();
     propagation.disable();
     context.disable();
-    return { flushed, lost };
+    return { flushed, lost, statistics };
   }
 }
 
