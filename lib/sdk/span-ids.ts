@@ -1,27 +1,23 @@
 import { randomFillSync } from 'node:crypto';
 import type { HrTime } from '@opentelemetry/api';
 
-/** Two hex characters for every byte value, so an id is built from table lookups. */
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 const POOL_BYTES = 8192;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
 let poolAt = POOL_BYTES;
 
-/** `bytes` random bytes from a pool refilled by the OS generator, as lowercase hex; never all zeros (invalid). */
+/**
+ * `bytes` random bytes from a pool refilled by the OS generator, as lowercase hex in one flat string (no
+ * intermediate strings to collect); never all zeros, which is an invalid id.
+ */
 function randomHex(bytes: number): string {
   for (;;) {
     if (poolAt + bytes > POOL_BYTES) {
       randomFillSync(pool);
       poolAt = 0;
     }
-    let hex = '';
-    let zero = true;
-    for (let end = poolAt + bytes; poolAt < end; poolAt++) {
-      const byte = pool[poolAt];
-      if (byte !== 0) zero = false;
-      hex += HEX[byte];
-    }
-    if (!zero) return hex;
+    const start = poolAt;
+    poolAt += bytes;
+    for (let at = start; at < poolAt; at++) if (pool[at] !== 0) return pool.toString('hex', start, poolAt);
   }
 }
 

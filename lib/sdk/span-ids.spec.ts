@@ -1,0 +1,25 @@
+import { hrTimeAt, newSpanId, newTraceId } from './span-ids.js';
+
+describe('span ids and times', () => {
+  it('makes valid, distinct lowercase hex ids', () => {
+    const traces = new Set(Array.from({ length: 5000 }, newTraceId));
+    const spans = new Set(Array.from({ length: 5000 }, newSpanId));
+    expect(traces.size).toBe(5000);
+    expect(spans.size).toBe(5000);
+    for (const id of traces) expect(id).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
+    for (const id of spans) expect(id).toMatch(/^(?!0{16})[0-9a-f]{16}$/);
+  });
+
+  it('turns a monotonic reading into wall-clock [seconds, nanoseconds]', () => {
+    const before = Date.now();
+    const [seconds, nanos] = hrTimeAt(performance.now());
+    const after = Date.now();
+    const millis = seconds * 1000 + nanos / 1e6;
+    expect(nanos).toBeGreaterThanOrEqual(0);
+    expect(nanos).toBeLessThan(1e9);
+    expect(millis).toBeGreaterThanOrEqual(before - 2);
+    expect(millis).toBeLessThanOrEqual(after + 2);
+    const [s2, n2] = hrTimeAt(performance.now() + 1.5);
+    expect((s2 - seconds) * 1e9 + (n2 - nanos)).toBeGreaterThanOrEqual(1.5e6 - 1000);
+  });
+});
