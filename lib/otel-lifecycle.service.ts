@@ -29,7 +29,7 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
     @Inject(OTEL_RESOLVED_OPTIONS) private readonly options: ResolvedOtelOptions,
     @Inject(OTEL_START_SOURCE) private readonly source: StartSource,
     // Injected so that handler tracing is installed before this app's pipelines are built.
-    @Inject(OTEL_HANDLER_TRACING) readonly handlerTracing: { enabled: boolean },
+    @Inject(OTEL_HANDLER_TRACING) private readonly handlerTracing: { enabled: boolean },
     @Optional() private readonly adapterHost?: HttpAdapterHost,
     @Optional() private readonly modules?: ModulesContainer,
   ) {}

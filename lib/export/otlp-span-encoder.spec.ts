@@ -18,6 +18,19 @@ class CapturingTransport implements OtlpTransport {
   close(): void {}
 }
 
+/** A pipeline that only exports when flushed, into `transport`. */
+const pipelineInto = (transport: OtlpTransport, maxQueueSize: number) =>
+  new OtlpExportProcessor(transport, {
+    maxQueueSize,
+    maxQueueBytes: 1 << 20,
+    maxExportBatchSize: 1000,
+    scheduledDelayMillis: 60_000,
+    timeoutMillis: 1000,
+    initialBackoffMillis: 10,
+    maxBackoffMillis: 10,
+    reportIntervalMillis: 60_000,
+  });
+
 const decode = (bytes: Uint8Array) =>
   OtlpTypes.request.toObject(OtlpTypes.request.decode(bytes), { longs: String, bytes: String, enums: String, defaults: true, oneofs: true });
 
@@ -75,10 +88,7 @@ describe('the OTLP span encoder', () => {
   it('produces, field by field, what OpenTelemetry\'s own serializer produces', async () => {
     const spans = makeSpans();
     const transport = new CapturingTransport();
-    const pipeline = new OtlpExportProcessor(transport, {
-      maxQueueSize: 1000, maxQueueBytes: 1 << 20, maxExportBatchSize: 1000, scheduledDelayMillis: 60_000,
-      timeoutMillis: 1000, initialBackoffMillis: 10, maxBackoffMillis: 10, reportIntervalMillis: 60_000,
-    });
+    const pipeline = pipelineInto(transport, 1000);
     for (const span of spans) pipeline.onEnd(span);
     await pipeline.forceFlush();
     await pipeline.shutdown();
@@ -94,10 +104,7 @@ describe('the OTLP span encoder', () => {
   it('keeps only sampled spans and drops past the queue bound, counting them', async () => {
     const spans = makeSpans();
     const transport = new CapturingTransport();
-    const pipeline = new OtlpExportProcessor(transport, {
-      maxQueueSize: 10, maxQueueBytes: 1 << 20, maxExportBatchSize: 1000, scheduledDelayMillis: 60_000,
-      timeoutMillis: 1000, initialBackoffMillis: 10, maxBackoffMillis: 10, reportIntervalMillis: 60_000,
-    });
+    const pipeline = pipelineInto(transport, 10);
     for (const span of spans) pipeline.onEnd(span);
     expect(pipeline.statistics()).toMatchObject({ queued: 10, dropped: spans.length - 10 });
     await pipeline.forceFlush();

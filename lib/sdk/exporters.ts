@@ -52,6 +52,11 @@ export class ExportLedger {
   /** OTLP pipelines, which account for every span themselves. */
   readonly pipelines: OtlpExportProcessor[] = [];
 
+  /** Whether any exporter other than an OTLP pipeline is tracked, so that ended spans must be counted. */
+  get tracksExporters(): boolean {
+    return this.delivered.size > 0;
+  }
+
   /** Counts one sampled span handed to the exporters' processors. */
   recordEnded(): void {
     this.ended++;
@@ -113,7 +118,8 @@ export function createSpanProcessors(
     return new BatchSpanProcessor({ exporter, ...options.batch });
   });
   const extras = [...leading, ...options.spanProcessors];
-  if (exporting.length === 0) return extras;
+  // The OTLP pipelines count for themselves; the counter is for the other exporters only.
+  if (!ledger.tracksExporters) return [...extras, ...exporting];
   return [...extras, ledgerCounter(ledger), ...exporting];
 }
 
