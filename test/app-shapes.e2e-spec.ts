@@ -1,5 +1,7 @@
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, cpSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
@@ -74,10 +76,10 @@ describe.each([
     nest?.cleanup();
   });
 
-  async function start(shape: string, tcpPort: number): Promise<ChildApp> {
+  async function start(shape: string, tcpPort: number, env: Record<string, string> = {}): Promise<ChildApp> {
     const app = await startChildApp(
       nest.script,
-      { SHAPE: shape, TCP_PORT: String(tcpPort), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: `shapes-${shape}` },
+      { SHAPE: shape, TCP_PORT: String(tcpPort), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_SERVICE_NAME: `shapes-${shape}`, ...env },
       nest.nodeArgs,
     );
     apps.push(app);
@@ -227,6 +229,24 @@ describe.each([
         socket.close();
       }
       await expectGatewaySpans('shapes-hybrid');
+    });
+
+    it('sends baggage with Node\'s http client by default, and not under the strict privacy preset', async () => {
+      const received: IncomingHttpHeaders[] = [];
+      const downstream = createServer((request, response) => (received.push(request.headers), response.end('ok')));
+      await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (downstream.address() as AddressInfo).port;
+        const strict = await start('hybrid', await freePort(), { OTEL_NESTJS_TRACING_PRIVACY: 'strict', OTEL_SERVICE_NAME: 'shapes-strict' });
+        for (const target of [app, strict]) expect((await fetch(`${target.url}/relay?port=${port}`)).status).toBe(200);
+        expect(received.map((h) => [typeof h.traceparent, h.baggage])).toEqual([
+          ['string', 'user.tier=gold'],
+          ['string', undefined],
+        ]);
+      } finally {
+        downstream.closeAllConnections();
+        await new Promise((resolve) => downstream.close(resolve));
+      }
     });
   });
 

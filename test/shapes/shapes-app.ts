@@ -20,6 +20,7 @@ import {
   Param,
   ParseIntPipe,
   Post,
+  Query as QueryParam,
   UseGuards,
   ValidationPipe,
   type CanActivate,
@@ -31,7 +32,7 @@ import { ClientProxyFactory, EventPattern, MessagePattern, Transport, type Clien
 import { WsAdapter } from '@nestjs/platform-ws';
 import { MessageBody, SubscribeMessage, WebSocketGateway, type WsResponse } from '@nestjs/websockets';
 import { IsInt, IsString, Max, MaxLength } from 'class-validator';
-import { OtelModule } from 'nestjs-tracing';
+import { OtelModule, TraceService } from 'nestjs-tracing';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom, interval, map, take, type Observable } from 'rxjs';
 
@@ -72,7 +73,10 @@ class CreateItemDto {
 
 @Controller()
 class ItemsController {
-  constructor(@Inject('MATH') private readonly math: ClientProxy) {}
+  constructor(
+    @Inject('MATH') private readonly math: ClientProxy,
+    private readonly traces: TraceService,
+  ) {}
 
   @Get('items/:id')
   findOne(@Param('id', ParseIntPipe) id: number) {
@@ -88,6 +92,17 @@ class ItemsController {
   @Post('items')
   create(@Body() item: CreateItemDto) {
     return item;
+  }
+
+  /** Calls a service on 127.0.0.1 with Node's `http` client, with baggage in the context. */
+  @Get('relay')
+  async relay(@QueryParam('port') port: string) {
+    // Required here, as CommonJS code requires it: instrumentation-http patches `http` when it is required.
+    const http = require('node:http') as typeof import('node:http');
+    await this.traces.withBaggage({ 'user.tier': 'gold' }, () =>
+      new Promise<void>((resolve, reject) => http.get(`http://127.0.0.1:${port}/relayed`, (r) => r.resume().on('end', resolve)).on('error', reject)),
+    );
+    return { relayed: true };
   }
 
   @Get('sum')
