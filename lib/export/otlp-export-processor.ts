@@ -139,7 +139,15 @@ export class OtlpExportProcessor implements SpanProcessor {
     const batch = this.open;
     const writer = (batch.writers[scope.index] ??= this.spareWriters.pop() ?? new ProtobufWriter(16 * 1024));
     const before = writer.length;
-    writeSpanEntry(writer, span);
+    try {
+      writeSpanEntry(writer, span);
+    } catch (error) {
+      // A span the encoder cannot take (a value no attribute should hold) is counted, never thrown at span.end().
+      writer.length = before;
+      this.stats.failed++;
+      this.lastProblem = `a span could not be encoded: ${error instanceof Error ? error.message : String(error)}`;
+      return;
+    }
     const bytes = writer.length - before;
     batch.count++;
     batch.bytes += bytes;

@@ -113,3 +113,24 @@ describe('the OTLP span encoder', () => {
     expect(pipeline.statistics()).toMatchObject({ exported: 10, queued: 0 });
   });
 });
+
+describe('the export pipeline with a span it cannot encode', () => {
+  it('counts the span as failed instead of throwing at span end, and keeps the others', async () => {
+    const transport = new CapturingTransport();
+    const pipeline = pipelineInto(transport, 100);
+    const good = {
+      name: 'ok', kind: SpanKind.INTERNAL, spanContext: () => ({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.SAMPLED }),
+      startTime: [1, 0], endTime: [1, 5], status: { code: SpanStatusCode.UNSET }, attributes: { n: 1 }, links: [], events: [],
+      droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
+      resource: { attributes: {} }, instrumentationScope: { name: 'scope' },
+    } as unknown as ReadableSpan;
+    pipeline.onEnd(good);
+    const unreadable = { ...good, get attributes(): never { throw new Error('unreadable attributes'); } } as unknown as ReadableSpan;
+    expect(() => pipeline.onEnd(unreadable)).not.toThrow();
+    pipeline.onEnd(good);
+    await pipeline.forceFlush();
+    await pipeline.shutdown();
+    expect(pipeline.statistics()).toMatchObject({ exported: 2, failed: 1 });
+    expect(decode(transport.bodies[0]).resourceSpans[0].scopeSpans[0].spans).toHaveLength(2);
+  });
+});
