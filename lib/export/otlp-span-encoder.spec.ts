@@ -109,7 +109,7 @@ describe('the OTLP span encoder', () => {
     expect(pipeline.statistics()).toMatchObject({ queued: 10, dropped: spans.length - 10 });
     await pipeline.forceFlush();
     await pipeline.shutdown();
-    expect(decode(transport.bodies[0]).resourceSpans).toHaveLength(1);
+    expect((decode(transport.bodies[0]) as { resourceSpans: unknown[] }).resourceSpans).toHaveLength(1);
     expect(pipeline.statistics()).toMatchObject({ exported: 10, queued: 0 });
   });
 });
@@ -131,6 +131,7 @@ describe('the export pipeline with a span it cannot encode', () => {
     await pipeline.forceFlush();
     await pipeline.shutdown();
     expect(pipeline.statistics()).toMatchObject({ exported: 2, failed: 1 });
-    expect(decode(transport.bodies[0]).resourceSpans[0].scopeSpans[0].spans).toHaveLength(2);
+    const request = decode(transport.bodies[0]) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
+    expect(request.resourceSpans[0].scopeSpans[0].spans).toHaveLength(2);
   });
 });
