@@ -2,6 +2,8 @@ export { OtelModule, type OtelModuleAsyncOptions } from './otel.module.js';
 export {
   OtelConfigError,
   resolveOtelOptions,
+  type BaggageHostRule,
+  type BaggageOptions,
   type BatchOptions,
   type ConfigProblem,
   type ExporterName,
@@ -10,6 +12,7 @@ export {
   type OtelModuleOptions,
   type OtlpExporterOptions,
   type OtlpProtocol,
+  type PrivacyPreset,
   type PropagatorName,
   type RedactKey,
   type RedactOptions,
@@ -18,6 +21,7 @@ export {
   type TracingInterceptorOptions,
 } from './otel.options.js';
 export { OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
+export type { ClientAddressMode } from './privacy/client-address.js';
 export { OtelApiVersionError, SUPPORTED_API_RANGE } from './api-compat.js';
 export { TracingInterceptor } from './tracing.interceptor.js';
 export { JaegerPropagator } from './sdk/jaeger.propagator.js';
