@@ -9,6 +9,7 @@ import {
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { addGraphqlRequestErrorsPlugin } from './adapters/graphql.adapter.js';
 import { traceEnhancers } from './enhancer-spans.js';
+import { tracesHandlers } from './handlers/handler-tracing.js';
 import type { Server } from 'node:http';
 import { nameFastifyRoutes, restoreContextAtRoutes, traceHttpServer } from './http/http-server.tracing.js';
 import { OTEL_HANDLER_TRACING, OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
@@ -40,7 +41,7 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
    * request's context, and sets handler tracing for the pipelines Nest is about to build.
    */
   prepareRoutes(): void {
-    this.handlerTracing.enabled = this.options.enabled && this.options.interceptor.global;
+    this.handlerTracing.enabled = tracesHandlers(this.options);
     if (!this.handlerTracing.enabled) return;
     const adapter = this.adapterHost?.httpAdapter;
     if (adapter) restoreContextAtRoutes(adapter);

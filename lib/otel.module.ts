@@ -1,7 +1,7 @@
 import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type NestModule, type Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR, ModulesContainer } from '@nestjs/core';
 import { hasGraphqlResolvers } from './handler-discovery.js';
-import { handlerTracingSwitch, installHandlerTracing } from './handlers/handler-tracing.js';
+import { handlerTracingSwitch, installHandlerTracing, tracesHandlers } from './handlers/handler-tracing.js';
 import { OtelLifecycle } from './otel-lifecycle.service.js';
 import { OTEL_HANDLER_TRACING, OTEL_RESOLVED_OPTIONS, OTEL_START_SOURCE } from './otel.constants.js';
 import { resolveOtelOptions, type OtelModuleOptions, type ResolvedOtelOptions } from './otel.options.js';
@@ -66,7 +66,7 @@ export class OtelModule implements NestModule {
     const handlerTracing: Provider = {
       provide: OTEL_HANDLER_TRACING,
       useFactory: async (options: ResolvedOtelOptions) => {
-        handlerTracingSwitch.enabled = options.enabled && options.interceptor.global;
+        handlerTracingSwitch.enabled = tracesHandlers(options);
         await installHandlerTracing();
         return handlerTracingSwitch;
       },
@@ -99,6 +99,6 @@ function globalInterceptorFor(
   interceptor: TracingInterceptor,
   modules: ModulesContainer | undefined,
 ): TracingInterceptor | null {
-  if (!options.enabled || !options.interceptor.global) return null;
+  if (!tracesHandlers(options)) return null;
   return !modules || hasGraphqlResolvers(modules) ? interceptor : null;
 }

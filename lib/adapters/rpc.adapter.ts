@@ -1,26 +1,20 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '../otel.constants.js';
 import { startOwnedSpan } from '../sdk/library-tracer.js';
 import { rpcCarrier, rpcPatternName, rpcSystem } from '../rpc/rpc-carrier.js';
-import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
+import type { EntrySpan, HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
 const PATTERN_METADATA = 'microservices:pattern';
 const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
 const EVENT_HANDLER = 2;
-
-/** The entry span of one message, and the context holding it. */
-export interface RpcEntry {
-  readonly span: Span;
-  readonly context: Context;
-}
 
 /**
  * Opens the entry span of a message for a pattern handler: SERVER for a request, CONSUMER for an event, named
  * after the pattern (`Service/Method` for gRPC) and continuing the producer's trace from the message's headers
  * (`rpcContext` is what Nest passes a handler as its second argument).
  */
-export function startRpcEntry(rpcContext: unknown, handler: object, tracer: Tracer): RpcEntry {
+export function startRpcEntry(rpcContext: unknown, handler: object, tracer: Tracer): EntrySpan {
   const isEvent = Reflect.getMetadata?.(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER;
   const pattern = patternName(rpcContext, Reflect.getMetadata?.(PATTERN_METADATA, handler));
   const system = rpcSystem(rpcContext);

@@ -2,6 +2,12 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 
+/** The entry span a transport opens for one message (a microservice message, a WebSocket event), and its context. */
+export interface EntrySpan {
+  readonly span: Span;
+  readonly context: Context;
+}
+
 /** Where a handler invocation's span hangs, as decided by its transport. */
 export interface HandlerEntry {
   /** Context the handler span is started in (it holds the transport's entry span). */

@@ -2,8 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { context, SpanKind, trace, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '../otel.constants.js';
 import { startOwnedSpan } from '../sdk/library-tracer.js';
-import type { RpcEntry } from './rpc.adapter.js';
-import type { HandlerEntry, TransportAdapter } from './transport-adapter.js';
+import type { EntrySpan, HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
 const MESSAGE_METADATA = 'message';
 
@@ -12,7 +11,7 @@ const MESSAGE_METADATA = 'message';
  * from, so it starts a trace of its own unless a span is already active. `pattern` is the event Nest matched;
  * the handler's `@SubscribeMessage()` metadata stands in when it is missing.
  */
-export function startWsEntry(pattern: unknown, handler: object, tracer: Tracer): RpcEntry {
+export function startWsEntry(pattern: unknown, handler: object, tracer: Tracer): EntrySpan {
   const found = pattern ?? Reflect.getMetadata?.(MESSAGE_METADATA, handler);
   const event = typeof found === 'string' ? found : String(found);
   const parent = context.active();

@@ -5,6 +5,7 @@ import { traceClientProxies } from '../rpc/client-proxy.tracing.js';
 import { startOwnedSpan } from '../sdk/library-tracer.js';
 import { TracingRuntime } from '../sdk/tracing-runtime.js';
 import { handlerAttributes, runInSpan } from '../span-runner.js';
+import type { ResolvedOtelOptions } from '../otel.options.js';
 import { loadNestPipelineClasses, type PipelinePrototype } from './nest-pipelines.js';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
@@ -20,6 +21,11 @@ const tracedCallbacks = new WeakSet<object>();
  * the module set this from its options (`interceptor.global`), so each application gets what it asked for.
  */
 export const handlerTracingSwitch = { enabled: true };
+
+/** Whether an application with these options traces its handlers (`interceptor.global: false` turns it off). */
+export function tracesHandlers(options: ResolvedOtelOptions): boolean {
+  return options.enabled && options.interceptor.global;
+}
 
 let installed: Promise<void> | undefined;
 
@@ -85,12 +91,13 @@ function handlerSpanOptions(instance: unknown, methodName: string, transport: Tr
  * it), so the span records the original exception. Unsampled and ignored requests pay for one check.
  */
 function traceHttpPipeline(pipeline: AnyFunction, handler: HandlerSpan): AnyFunction {
-  return function (this: unknown, ...args: unknown[]): unknown {
-    if (!runtime.running) return pipeline.apply(this, args);
+  // Nest calls the pipeline with (request, response, next): named parameters spare every request an arguments array.
+  return function (this: unknown, request: unknown, response: unknown, next: unknown): unknown {
+    if (!runtime.running) return pipeline.call(this, request, response, next);
     const active = context.active();
-    if (!trace.getSpan(active)?.isRecording()) return pipeline.apply(this, args);
+    if (!trace.getSpan(active)?.isRecording()) return pipeline.call(this, request, response, next);
     const span = startOwnedSpan(runtime.tracer, handler.name, SpanKind.INTERNAL, { ...handler.attributes }, active);
-    return runInSpan(span, active, () => pipeline.apply(this, args));
+    return runInSpan(span, active, () => pipeline.call(this, request, response, next));
   };
 }
 
