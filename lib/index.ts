@@ -24,7 +24,7 @@ export { OTEL_RESOLVED_OPTIONS } from './otel.constants.js';
 export type { ClientAddressMode } from './privacy/client-address.js';
 export { OtelApiVersionError, SUPPORTED_API_RANGE } from './api-compat.js';
 export { TracingInterceptor } from './tracing.interceptor.js';
-export { JaegerPropagator } from './sdk/jaeger.propagator.js';
+export { JaegerPropagator } from './propagation/jaeger.propagator.js';
 export { TraceService, type PropagationCarrier } from './trace.service.js';
 export { Span, Traced, type TracedOptions } from './span.decorator.js';
 export { TracingConsoleLogger, traceLogFields, type TraceLogFields } from './tracing-console.logger.js';

@@ -24,6 +24,7 @@ import { cleanAttributes, cleanSimpleAttributes, isTracingSuppressed, maybeAddAt
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 import { hrTimeAt, newSpanId, newTraceId } from './span-ids.js';
+import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';
 
 /** What the library reads of the SDK's tracer: its configuration, so both make spans the same way. */
 interface SdkTracerInternals {
@@ -95,7 +96,8 @@ export class LibraryTracer implements Tracer {
     const sampling = this.sdk._sampler.shouldSample(parent, traceId, name, kind, own, []);
     const traceState = sampling.traceState ?? validParent?.traceState;
     const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
-    const spanContext: SpanContext = { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState };
+    const traceFlags = (sampled ? TraceFlags.SAMPLED : TraceFlags.NONE) | randomTraceIdFlag(validParent);
+    const spanContext: SpanContext = { traceId, spanId, traceFlags, traceState };
     if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
     if (sampling.attributes) Object.assign(own, sampling.attributes);
     return new LibrarySpan(this.sdk, name, kind, spanContext, validParent, own, dropped, parent);

@@ -19,8 +19,9 @@ import type { ExportStatistics } from '../export/otlp-export-processor.js';
 import { createSpanProcessors, ExportLedger } from './exporters.js';
 import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
 import { LibraryTracer } from './library-tracer.js';
-import { createPropagator } from './propagators.js';
+import { createPropagator } from '../propagation/propagators.js';
 import { createSampler } from './samplers.js';
+import { markRandomTraceIds } from '../propagation/random-trace-flag.js';
 
 /** What a bounded shutdown achieved. */
 export interface ShutdownReport {
@@ -60,7 +61,7 @@ export class TracingSdk {
     baggage?: OutgoingBaggageFilter,
   ) {
     this.processors = createSpanProcessors(options, this.ledger, leadingProcessors);
-    this.provider = new TracerProvider({
+    this.provider = new RandomTraceIdTracerProvider({
       resource: buildResource(options),
       sampler: createSampler(options.sampler),
       spanProcessors: this.processors,
@@ -116,6 +117,13 @@ function buildResource(options: ResolvedOtelOptions): Resource {
   return defaultResource()
     .merge(detectResources({ detectors: detectors.filter(Boolean) }))
     .merge(resourceFromAttributes(options.resourceAttributes));
+}
+
+/** The SDK's provider, whose tracers give spans the random trace-id flag of Trace Context Level 2. */
+class RandomTraceIdTracerProvider extends TracerProvider {
+  override getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
+    return markRandomTraceIds(super.getTracer(name, version, options));
+  }
 }
 
 /** Resolves true when `work` settles successfully within `millis`, false on timeout or failure. */
