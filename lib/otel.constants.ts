@@ -13,6 +13,8 @@ export const DEFAULTS = {
   otlpGrpcEndpoint: 'http://localhost:4317',
   otlpHttpEndpoint: 'http://localhost:4318',
   otlpTimeoutMillis: 10_000,
+  zipkinEndpoint: 'http://localhost:9411/api/v2/spans',
+  zipkinTimeoutMillis: 10_000,
   shutdownTimeoutMillis: 5_000,
   samplingRatio: 1,
   // Larger than the OpenTelemetry defaults (2048 and 512): the batch processor sends one batch at a time, and at

@@ -105,6 +105,32 @@ describe('resolveOtelOptions: environment merging', () => {
     expect(resolve({ exporter }, { OTEL_TRACES_EXPORTER: 'console' }).exporters).toEqual([{ kind: 'instance', exporter }]);
   });
 
+  it('builds the Zipkin exporter from OTEL_EXPORTER_ZIPKIN_*, beside OTLP when both are named', () => {
+    expect(resolve({}, { OTEL_TRACES_EXPORTER: 'zipkin' }).exporters).toEqual([
+      { kind: 'zipkin', url: 'http://localhost:9411/api/v2/spans', headers: {}, timeoutMillis: 10000 },
+    ]);
+    const both = resolve({}, { OTEL_TRACES_EXPORTER: 'otlp,zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://zipkin:9411/api/v2/spans', OTEL_EXPORTER_ZIPKIN_TIMEOUT: '2000' });
+    expect(both.exporters.map((e) => e.kind)).toEqual(['otlp', 'zipkin']);
+    expect(both.exporters[1]).toEqual({ kind: 'zipkin', url: 'http://zipkin:9411/api/v2/spans', headers: {}, timeoutMillis: 2000 });
+    const given = resolve({ exporter: ['zipkin'], zipkin: { endpoint: 'https://z.example/api/v2/spans', headers: { 'x-key': 'k' } } });
+    expect(given.exporters[0]).toMatchObject({ url: 'https://z.example/api/v2/spans', headers: { 'x-key': 'k' } });
+  });
+
+  it('warns about legacy Jaeger agent variables when no OTLP endpoint is set, with the endpoint to use', () => {
+    const agent = resolve({}, { JAEGER_AGENT_HOST: 'jaeger-agent', JAEGER_AGENT_PORT: '6831' });
+    expect(agent.warnings).toHaveLength(1);
+    expect(agent.warnings[0]).toContain('JAEGER_AGENT_HOST=jaeger-agent, JAEGER_AGENT_PORT=6831 are set');
+    expect(agent.warnings[0]).toContain('spans go to http://localhost:4317');
+    expect(agent.warnings[0]).toContain('set OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger-agent:4317');
+    const collector = resolve({ otlp: { protocol: 'http/protobuf' } }, { JAEGER_ENDPOINT: 'http://jaeger-collector:14268/api/traces' });
+    expect(collector.warnings[0]).toContain('OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger-collector:4318');
+    expect(resolve({}, { OTEL_EXPORTER_JAEGER_AGENT_HOST: 'j' }).warnings[0]).toContain('http://j:4317');
+    expect(resolve({}, { JAEGER_AGENT_HOST: 'j', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://j:4317' }).warnings).toEqual([]);
+    expect(resolve({ otlp: { endpoint: 'http://j:4317' } }, { JAEGER_AGENT_HOST: 'j' }).warnings).toEqual([]);
+    expect(resolve({}, { JAEGER_AGENT_HOST: 'j', OTEL_TRACES_EXPORTER: 'zipkin' }).warnings).toEqual([]);
+    expect(resolve({}, {}).warnings).toEqual([]);
+  });
+
   it('shrinks the default batch size to a smaller queue given alone', () => {
     expect(resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '1000' }).batch).toMatchObject({ maxQueueSize: 1000, maxExportBatchSize: 1000 });
   });
@@ -161,8 +187,11 @@ describe('resolveOtelOptions: validation', () => {
     [{}, { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'abc' }, 'OTEL_TRACES_SAMPLER_ARG', 'abc', 'a number from 0 to 1'],
     [{}, { OTEL_SAMPLING_RATIO: '1.5' }, 'OTEL_SAMPLING_RATIO', '1.5', 'a number from 0 to 1'],
     [{}, { OTEL_TRACES_SAMPLER: 'sometimes' }, 'OTEL_TRACES_SAMPLER', 'sometimes', 'one of always_on, always_off'],
-    [{ exporter: 'zipkin' as never }, {}, 'exporter', 'zipkin', 'one of otlp, console, tree, none'],
-    [{}, { OTEL_TRACES_EXPORTER: 'otlp,jaeger' }, 'OTEL_TRACES_EXPORTER', 'jaeger', 'one of otlp, console, tree, none'],
+    [{ exporter: 'datadog' as never }, {}, 'exporter', 'datadog', 'one of otlp, zipkin, console, tree, none'],
+    [{}, { OTEL_TRACES_EXPORTER: 'otlp,jaeger' }, 'OTEL_TRACES_EXPORTER', 'jaeger', 'OTEL_EXPORTER_OTLP_ENDPOINT=http://<jaeger host>:4317'],
+    [{ exporter: 'jaeger' as never }, {}, 'exporter', 'jaeger', "exporter: 'otlp'"],
+    [{ exporter: 'zipkin', zipkin: { endpoint: 'zipkin:9411' } }, {}, 'zipkin.endpoint', 'zipkin:9411', 'an http:// or https:// URL'],
+    [{}, { OTEL_TRACES_EXPORTER: 'zipkin', OTEL_EXPORTER_ZIPKIN_TIMEOUT: '0' }, 'OTEL_EXPORTER_ZIPKIN_TIMEOUT', '0', 'a whole number of 1 or more'],
     [{ propagators: ['w3c' as never] }, {}, 'propagators', 'w3c', 'one of tracecontext, baggage, b3, b3multi, jaeger, none'],
     [{}, { OTEL_PROPAGATORS: 'tracecontext,xray' }, 'OTEL_PROPAGATORS', 'xray', 'one of tracecontext'],
     [{ otlp: { endpoint: 'localhost:4317' } }, {}, 'otlp.endpoint', 'localhost:4317', 'an http:// or https:// URL'],

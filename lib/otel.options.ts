@@ -8,7 +8,7 @@ import type { ClientAddressMode } from './privacy/client-address.js';
 import { createValueScrubber, type ValueScrubber } from './privacy/value-scrubber.js';
 
 /** Exporters that can be chosen by name (also through `OTEL_TRACES_EXPORTER`). */
-export type ExporterName = 'otlp' | 'console' | 'tree' | 'none';
+export type ExporterName = 'otlp' | 'zipkin' | 'console' | 'tree' | 'none';
 /** OTLP transports (also through `OTEL_EXPORTER_OTLP_PROTOCOL`). */
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 /** Propagators that can be chosen by name (also through `OTEL_PROPAGATORS`). */
@@ -89,6 +89,16 @@ export interface OtlpExporterOptions {
   reportIntervalMillis?: number;
 }
 
+/** Settings of the Zipkin exporter (JSON v2 over HTTP); anything left out comes from `OTEL_EXPORTER_ZIPKIN_*`. */
+export interface ZipkinExporterOptions {
+  /** Zipkin's span endpoint (default `http://localhost:9411/api/v2/spans`). */
+  endpoint?: string;
+  /** Extra request headers, e.g. for an authenticating proxy. */
+  headers?: Record<string, string>;
+  /** How long one export may take, in milliseconds (default 10000). */
+  timeoutMillis?: number;
+}
+
 /** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the library's defaults. */
 export interface BatchOptions {
   /** Spans buffered before new ones are dropped (default 8192). */
@@ -161,6 +171,8 @@ export interface OtelModuleOptions {
   exporter?: ExporterName | ExporterName[] | SpanExporter;
   /** OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`). */
   otlp?: OtlpExporterOptions;
+  /** Zipkin exporter settings (`OTEL_EXPORTER_ZIPKIN_*`), used when `zipkin` is among the exporters. */
+  zipkin?: ZipkinExporterOptions;
   /** Batch processor settings (`OTEL_BSP_*`). */
   batch?: BatchOptions;
   /** Extra span processors, run before the exporters' processors (e.g. an in-memory one in tests). */
@@ -220,6 +232,7 @@ export type ResolvedExporter =
       maxBackoffMillis: number;
       reportIntervalMillis: number;
     }
+  | { kind: 'zipkin'; url: string; headers: Record<string, string>; timeoutMillis: number }
   | { kind: 'console' }
   | { kind: 'tree' }
   | { kind: 'instance'; exporter: SpanExporter };
@@ -292,6 +305,8 @@ export interface ResolvedOtelOptions {
   readonly fastSpans: boolean;
   /** Span limits from `OTEL_SPAN_*_LIMIT` and `OTEL_ATTRIBUTE_*_LIMIT`; what is left out takes the SDK's default. */
   readonly spanLimits: SpanLimits;
+  /** Configuration worth a warning but not an error (legacy Jaeger agent variables), logged once at start. */
+  readonly warnings: readonly string[];
   /** The options as given, kept to tell which of them a running SDK could not apply. */
   readonly given: OtelModuleOptions;
 }
@@ -316,7 +331,7 @@ export class OtelConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'console', 'tree', 'none'];
+const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'zipkin', 'console', 'tree', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
 const PRIVACY_PRESETS: readonly PrivacyPreset[] = ['default', 'strict'];
 const CLIENT_ADDRESS_MODES: readonly ClientAddressMode[] = ['full', 'truncated', 'none'];
@@ -342,11 +357,12 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
   const reader = new EnvReader(env, problems);
   const privacy: PrivacyPreset =
     reader.oneOf('privacy', options.privacy, PRIVACY_PRESETS) ?? reader.envOneOf('OTEL_NESTJS_TRACING_PRIVACY', PRIVACY_PRESETS) ?? 'default';
+  const exporters = resolveExporters(options, reader);
   const resolved: ResolvedOtelOptions = {
     enabled: resolveEnabled(options, reader),
     resourceAttributes: resolveResourceAttributes(options, reader),
     resourceDetectors: options.resourceDetectors ?? resolveDetectorNames(reader),
-    exporters: resolveExporters(options, reader),
+    exporters,
     batch: resolveBatch(options.batch ?? {}, reader),
     spanProcessors: options.spanProcessors ?? [],
     sampler: resolveSampler(options, reader),
@@ -369,6 +385,7 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
     warnOnMissingShutdownHooks: options.warnOnMissingShutdownHooks ?? env.JEST_WORKER_ID === undefined,
     fastSpans: options.fastSpans ?? true,
     spanLimits: resolveSpanLimits(reader),
+    warnings: [legacyJaegerWarning(options, exporters, reader)].filter((warning) => warning !== undefined),
     given: options,
   };
   if (problems.length > 0) throw new OtelConfigError(problems);
@@ -426,9 +443,66 @@ function resolveExporters(options: OtelModuleOptions, reader: EnvReader): Resolv
   }
   const names = given === undefined ? reader.envList('OTEL_TRACES_EXPORTER') ?? ['otlp'] : [given].flat();
   const source = given === undefined ? 'OTEL_TRACES_EXPORTER' : 'exporter';
-  const valid = reader.names(source, names, EXPORTER_NAMES);
+  if (names.includes('jaeger')) {
+    reader.problem(source, 'jaeger', `otlp: the Jaeger exporter is deprecated and Jaeger receives OTLP itself (set ${source === 'exporter' ? "exporter: 'otlp'" : 'OTEL_TRACES_EXPORTER=otlp'} and OTEL_EXPORTER_OTLP_ENDPOINT=http://<jaeger host>:4317)`);
+  }
+  const valid = reader.names(source, names.filter((name) => name !== 'jaeger'), EXPORTER_NAMES);
   if (valid.includes('none')) return [];
-  return [...new Set(valid)].map((name) => (name === 'otlp' ? resolveOtlp(options.otlp ?? {}, reader) : { kind: name as 'console' | 'tree' }));
+  return [...new Set(valid)].map((name): ResolvedExporter => {
+    if (name === 'otlp') return resolveOtlp(options.otlp ?? {}, reader);
+    if (name === 'zipkin') return resolveZipkin(options.zipkin ?? {}, reader);
+    return { kind: name as 'console' | 'tree' };
+  });
+}
+
+function resolveZipkin(zipkin: ZipkinExporterOptions, reader: EnvReader): ResolvedExporter {
+  const endpoint = zipkin.endpoint ?? reader.env('OTEL_EXPORTER_ZIPKIN_ENDPOINT');
+  const source = zipkin.endpoint !== undefined ? 'zipkin.endpoint' : 'OTEL_EXPORTER_ZIPKIN_ENDPOINT';
+  return {
+    kind: 'zipkin',
+    url: endpoint === undefined ? DEFAULTS.zipkinEndpoint : reader.url(source, endpoint),
+    headers: { ...zipkin.headers },
+    timeoutMillis: reader.intAtLeast('zipkin.timeoutMillis', zipkin.timeoutMillis, 'OTEL_EXPORTER_ZIPKIN_TIMEOUT', DEFAULTS.zipkinTimeoutMillis, 1),
+  };
+}
+
+/** Variables of Jaeger clients and of the removed OpenTelemetry Jaeger exporter, still found in older manifests. */
+const LEGACY_JAEGER_VARIABLES = [
+  'JAEGER_AGENT_HOST',
+  'JAEGER_AGENT_PORT',
+  'JAEGER_ENDPOINT',
+  'OTEL_EXPORTER_JAEGER_AGENT_HOST',
+  'OTEL_EXPORTER_JAEGER_AGENT_PORT',
+  'OTEL_EXPORTER_JAEGER_ENDPOINT',
+] as const;
+
+/**
+ * A deployment that still points Jaeger agent variables at its Jaeger, without an OTLP endpoint, would send spans
+ * to localhost and lose them: say where Jaeger takes OTLP instead.
+ */
+function legacyJaegerWarning(options: OtelModuleOptions, exporters: ResolvedExporter[], reader: EnvReader): string | undefined {
+  const set = LEGACY_JAEGER_VARIABLES.filter((name) => reader.env(name) !== undefined);
+  const otlp = exporters.find((exporter) => exporter.kind === 'otlp');
+  if (set.length === 0 || !otlp) return undefined;
+  if (options.otlp?.endpoint !== undefined || reader.env('OTEL_EXPORTER_OTLP_ENDPOINT') || reader.env('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')) return undefined;
+  const port = otlp.protocol === 'grpc' ? 4317 : 4318;
+  const endpoint = `http://${legacyJaegerHost(reader)}:${port}`;
+  return (
+    `${set.map((name) => `${name}=${reader.env(name)}`).join(', ')} ${set.length === 1 ? 'is' : 'are'} set, but the Jaeger agent ` +
+    `(UDP 6831/6832) and the Jaeger exporter are deprecated and not used: spans go to ${otlp.url}. Jaeger receives OTLP ` +
+    `itself; set OTEL_EXPORTER_OTLP_ENDPOINT=${endpoint} (Jaeger's OTLP ${otlp.protocol === 'grpc' ? 'gRPC' : 'HTTP'} port).`
+  );
+}
+
+function legacyJaegerHost(reader: EnvReader): string {
+  const host = reader.env('JAEGER_AGENT_HOST') ?? reader.env('OTEL_EXPORTER_JAEGER_AGENT_HOST');
+  if (host) return host;
+  const endpoint = reader.env('JAEGER_ENDPOINT') ?? reader.env('OTEL_EXPORTER_JAEGER_ENDPOINT');
+  try {
+    return endpoint ? new URL(endpoint).hostname : 'localhost';
+  } catch {
+    return 'localhost';
+  }
 }
 
 function resolveOtlp(otlp: OtlpExporterOptions, reader: EnvReader): ResolvedExporter {

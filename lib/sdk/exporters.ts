@@ -3,6 +3,7 @@ import { GrpcTransport } from '../export/grpc-transport.js';
 import { HttpTransport } from '../export/http-transport.js';
 import { OtlpExportProcessor, type ExportStatistics } from '../export/otlp-export-processor.js';
 import { TraceTreeExporter } from './trace-tree.exporter.js';
+import { ZipkinSpanExporter } from '../export/zipkin.exporter.js';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -22,6 +23,8 @@ export function createExporter(spec: Exclude<ResolvedExporter, { kind: 'otlp' }>
       return new ConsoleSpanExporter();
     case 'tree':
       return new TraceTreeExporter();
+    case 'zipkin':
+      return new ZipkinSpanExporter(spec);
   }
 }
 

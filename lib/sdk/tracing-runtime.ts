@@ -76,6 +76,7 @@ export class TracingRuntime {
     if (!options.enabled) return;
     const instrumentations = selectInstrumentations(options, () => this.defaultInstrumentations(options));
     if (source === 'forRootAsync') warnLateStart(instrumentations);
+    for (const warning of options.warnings) logger.warn(warning);
     this.redaction.rules = options.redact;
     this.baggageFilter.allows = options.baggageAllowed;
     this.sdk = new TracingSdk(options, instrumentations, [this.redaction, this.observers], this.baggageFilter);
@@ -179,6 +180,7 @@ const EFFECT: Record<SdkOptionKey, (o: ResolvedOtelOptions) => unknown> = {
   resourceDetectors: (o) => o.resourceDetectors,
   exporter: (o) => o.exporters,
   otlp: (o) => o.exporters,
+  zipkin: (o) => o.exporters,
   batch: (o) => o.batch,
   spanProcessors: (o) => o.spanProcessors,
   sampler: (o) => o.sampler,
