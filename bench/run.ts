@@ -3,7 +3,7 @@
  * while autocannon and the OTLP sink run here on CPU 1. Variants are interleaved (A B C A B C ...) over several
  * rounds because the machine is shared and noisy; every ratio is to `none` from the same round.
  *
- * Flags: --rounds N (3), --duration S (10), --warmup S (3), --connections N (50), --routes tiny,items,async,json,
+ * Flags: --rounds N (3), --duration S (10), --warmup S (3), --connections N (50), --routes tiny,items,async,json,continued,
  * --platforms express,fastify, --variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE,
  * --baseline DIR: a checkout of an earlier version, built (`npm run build && npm run build:bench`), whose app runs
  * as the variants `baseline@<ratio>` in the same rounds, so a change is compared with what it replaces.
@@ -54,6 +54,12 @@ const ROUTES: Record<string, Route> = {
     body: JSON.stringify({ items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}` })) }),
   },
   health: { path: '/health', method: 'GET' },
+  // /tiny called by a traced upstream: the context arrives in traceparent and tracestate (sampled).
+  continued: {
+    path: '/tiny',
+    method: 'GET',
+    headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' },
+  },
 };
 
 interface Variant {

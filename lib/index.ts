@@ -12,6 +12,7 @@ export {
   type OtelModuleOptions,
   type OtlpExporterOptions,
   type OtlpProtocol,
+  type ZipkinExporterOptions,
   type PrivacyPreset,
   type PropagatorName,
   type RedactKey,
@@ -25,6 +26,9 @@ export type { ClientAddressMode } from './privacy/client-address.js';
 export { OtelApiVersionError, SUPPORTED_API_RANGE } from './api-compat.js';
 export { TracingInterceptor } from './tracing.interceptor.js';
 export { JaegerPropagator } from './propagation/jaeger.propagator.js';
+export { TraceContextPropagator } from './propagation/trace-context.propagator.js';
+export { MultiFormatPropagator } from './propagation/multi-format.propagator.js';
+export { W3CTraceState } from './propagation/trace-state.js';
 export { TraceService, type PropagationCarrier } from './trace.service.js';
 export { Span, Traced, type TracedOptions } from './span.decorator.js';
 export { TracingConsoleLogger, traceLogFields, type TraceLogFields } from './tracing-console.logger.js';

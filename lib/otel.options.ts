@@ -166,6 +166,7 @@ export interface OtelModuleOptions {
   resourceDetectors?: ResourceDetector[];
   /**
    * Where spans go: a name, several names, or an exporter instance (`OTEL_TRACES_EXPORTER`, default `otlp`).
+   * Several names send every span to each (`['otlp', 'zipkin']` during a migration), each with its own queue.
    * `tree` prints each finished trace as a tree in the terminal, for local development.
    */
   exporter?: ExporterName | ExporterName[] | SpanExporter;
@@ -182,7 +183,11 @@ export interface OtelModuleOptions {
    * (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `OTEL_SAMPLING_RATIO`; default ratio 1).
    */
   sampler?: number | Sampler;
-  /** Propagators by name or one propagator instance (`OTEL_PROPAGATORS`, default tracecontext and baggage). */
+  /**
+   * Propagators by name or one propagator instance (`OTEL_PROPAGATORS`, default tracecontext and baggage).
+   * Every named format is injected; on extract, a valid `traceparent` wins, then the other trace formats in the
+   * order given (`['tracecontext', 'baggage', 'b3multi']` during a B3 migration).
+   */
   propagators?: PropagatorName[] | TextMapPropagator;
   /**
    * Instrumentations: a list replaces the default set (http, undici, and nestjs-core on Nest below 12);

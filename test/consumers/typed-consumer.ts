@@ -19,7 +19,7 @@ export class AppModule {}
 export const isConfigError = (error: unknown): boolean => error instanceof OtelConfigError && error.problems.length > 0;
 export const interceptorType = TracingInterceptor;
 // @ts-expect-error an unknown exporter name is a type error, not only a start-up error
-export const bad: OtelModuleOptions = { exporter: 'zipkin' };
+export const bad: OtelModuleOptions = { exporter: 'jaeger' };
 
 @Injectable()
 export class Scorer {
