@@ -232,7 +232,8 @@ async function main(): Promise<void> {
         const floor = samples.get('none')?.rps;
         for (const [label, sample] of samples) if (floor) ratios.get(label)?.push(sample.rps / floor);
       }
-      lines.push('', `### ${platform}, ${route.method} ${route.path}`, '');
+      const upstream = route.headers?.traceparent ? ' with traceparent and tracestate (a sampled upstream)' : '';
+      lines.push('', `### ${platform}, ${route.method} ${route.path}${upstream}`, '');
       lines.push('| variant | req/s (median) | vs none (median, min–max) | p50 ms | p99 ms | peak RSS MB | spans received / ended | errors |');
       lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
       for (const variant of variants) {
