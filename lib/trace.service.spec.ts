@@ -117,7 +117,7 @@ describe('TraceService', () => {
       const { traceId, spanId } = span.spanContext();
       expect(traces.traceId()).toBe(traceId);
       expect(traces.spanId()).toBe(spanId);
-      expect(traces.traceparent()).toBe(`00-${traceId}-${spanId}-01`);
+      expect(traces.traceparent()).toBe(`00-${traceId}-${spanId}-03`);
     });
   });
 
@@ -152,7 +152,7 @@ describe('TraceService', () => {
 
   it('carries trace context and baggage through a carrier, for transports nothing instruments', () => {
     const carrier = traces.withSpan('producer', () => traces.withBaggage({ 'tenant.id': 't-9' }, () => traces.inject()));
-    expect(carrier.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(carrier.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-03$/);
     expect(carrier.baggage).toBe('tenant.id=t-9');
 
     traces.withExtractedContext(carrier, () =>

@@ -13,11 +13,11 @@ import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { recordFailure, runInSpan } from './span-runner.js';
 import { exportStatistics } from './export/export-statistics.js';
 import type { ExportStatistics } from './export/otlp-export-processor.js';
+import { formatTraceparent } from './propagation/traceparent.js';
 
 /** A carrier for manual propagation: message headers, job metadata, any string map. */
 export type PropagationCarrier = Record<string, string | string[] | undefined>;
 
-const SAMPLED_FLAG = 1;
 
 /**
  * Custom spans, attributes, events, baggage and manual propagation, for application code. Everything is a safe
@@ -65,12 +65,10 @@ export class TraceService {
     return this.activeIds()?.spanId;
   }
 
-  /** The W3C `traceparent` of the active span (`00-<trace id>-<span id>-<flags>`), e.g. for a response header. */
+  /** The W3C `traceparent` of the active span (`00-<trace id>-<span id>-<flags>`, as the propagator sends it), e.g. for a response header. */
   traceparent(): string | undefined {
     const ids = this.activeIds();
-    if (!ids) return undefined;
-    const flags = (ids.traceFlags & SAMPLED_FLAG) === SAMPLED_FLAG ? '01' : '00';
-    return `00-${ids.traceId}-${ids.spanId}-${flags}`;
+    return ids ? formatTraceparent(ids) : undefined;
   }
 
   /** Sets attributes on the active span. */

@@ -225,7 +225,7 @@ describe.each([
     const line = lines.find((l) => l.includes('quoting q-3'));
     const { traceId, spanId } = recorder.byName('QuoteService.quote')[0].spanContext();
     if (mode === 'json') {
-      expect(JSON.parse(line ?? '{}')).toMatchObject({ message: 'quoting q-3', context: 'QuoteService', trace_id: traceId, span_id: spanId, trace_flags: '01' });
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ message: 'quoting q-3', context: 'QuoteService', trace_id: traceId, span_id: spanId, trace_flags: '03' });
     } else {
       expect(line).toContain(`[QuoteService] trace_id=${traceId} span_id=${spanId} quoting q-3`);
     }
