@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { ATTR, DEFAULTS } from './otel.constants.js';
 import type { ClientAddressMode } from './privacy/client-address.js';
 import { createValueScrubber, type ValueScrubber } from './privacy/value-scrubber.js';
+import { DATA_INSTRUMENTATION_NAMES, type DataInstrumentationName } from './instrumentations/data-instrumentations.js';
 
 /** Exporters that can be chosen by name (also through `OTEL_TRACES_EXPORTER`). */
 export type ExporterName = 'otlp' | 'zipkin' | 'console' | 'tree' | 'none';
@@ -13,6 +14,8 @@ export type ExporterName = 'otlp' | 'zipkin' | 'console' | 'tree' | 'none';
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 /** Propagators that can be chosen by name (also through `OTEL_PROPAGATORS`). */
 export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi' | 'jaeger' | 'none';
+/** The default instrumentations, by the names `OTEL_NODE_ENABLED_INSTRUMENTATIONS` uses. */
+export type InstrumentationName = 'http' | 'undici' | DataInstrumentationName;
 /** Resource detectors that can be chosen by name (also through `OTEL_NODE_RESOURCE_DETECTORS`). */
 export type ResourceDetectorName = 'host' | 'process' | 'os' | 'serviceinstance' | 'none';
 
@@ -190,10 +193,16 @@ export interface OtelModuleOptions {
    */
   propagators?: PropagatorName[] | TextMapPropagator;
   /**
-   * Instrumentations: a list replaces the default set (http, undici, and nestjs-core on Nest below 12);
+   * Instrumentations: a list replaces the default set (outgoing http, undici, and the database, cache and queue
+   * drivers the app has installed: pg, mysql2, mongodb, mongoose, ioredis, redis, kafkajs, amqplib, Prisma);
    * a function receives the default set and returns the list to use, to extend or trim it.
    */
   instrumentations?: Instrumentation[] | ((defaults: Instrumentation[]) => Instrumentation[]);
+  /**
+   * Default instrumentations to leave out, by name (`OTEL_NODE_DISABLED_INSTRUMENTATIONS`); also
+   * `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, which keeps only the ones it names.
+   */
+  disabledInstrumentations?: InstrumentationName[];
   /** HTTP options. */
   http?: HttpTracingOptions;
   /** Per-request span options. */
@@ -290,6 +299,8 @@ export interface ResolvedOtelOptions {
   readonly sampler: ResolvedSampler;
   readonly propagators: PropagatorName[] | TextMapPropagator;
   readonly instrumentations: OtelModuleOptions['instrumentations'];
+  /** Whether a default instrumentation is on (`disabledInstrumentations`, `OTEL_NODE_*_INSTRUMENTATIONS`). */
+  readonly instrumentationEnabled: (name: InstrumentationName) => boolean;
   readonly incomingHttpInstrumentation: boolean;
   /** Whether an outgoing call to a host may carry baggage. */
   readonly baggageAllowed: (host: string) => boolean;
@@ -363,6 +374,7 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
   const privacy: PrivacyPreset =
     reader.oneOf('privacy', options.privacy, PRIVACY_PRESETS) ?? reader.envOneOf('OTEL_NESTJS_TRACING_PRIVACY', PRIVACY_PRESETS) ?? 'default';
   const exporters = resolveExporters(options, reader);
+  const warnings: string[] = [];
   const resolved: ResolvedOtelOptions = {
     enabled: resolveEnabled(options, reader),
     resourceAttributes: resolveResourceAttributes(options, reader),
@@ -373,6 +385,7 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
     sampler: resolveSampler(options, reader),
     propagators: resolvePropagators(options, reader),
     instrumentations: options.instrumentations,
+    instrumentationEnabled: resolveInstrumentationSwitches(options, reader, warnings),
     incomingHttpInstrumentation: options.http?.incomingInstrumentation ?? false,
     baggageAllowed: resolveBaggageHosts(options.baggage?.allowedHosts, privacy === 'strict', reader),
     interceptor: {
@@ -390,7 +403,7 @@ export function resolveOtelOptions(options: OtelModuleOptions = {}, env: Env = p
     warnOnMissingShutdownHooks: options.warnOnMissingShutdownHooks ?? env.JEST_WORKER_ID === undefined,
     fastSpans: options.fastSpans ?? true,
     spanLimits: resolveSpanLimits(reader),
-    warnings: [legacyJaegerWarning(options, exporters, reader)].filter((warning) => warning !== undefined),
+    warnings: [...warnings, legacyJaegerWarning(options, exporters, reader)].filter((warning) => warning !== undefined),
     given: options,
   };
   if (problems.length > 0) throw new OtelConfigError(problems);
@@ -458,6 +471,27 @@ function resolveExporters(options: OtelModuleOptions, reader: EnvReader): Resolv
     if (name === 'zipkin') return resolveZipkin(options.zipkin ?? {}, reader);
     return { kind: name as 'console' | 'tree' };
   });
+}
+
+/** Every default instrumentation's name. */
+export const INSTRUMENTATION_NAMES: readonly InstrumentationName[] = ['http', 'undici', ...DATA_INSTRUMENTATION_NAMES];
+
+/**
+ * The on/off switch of each default instrumentation. The option is validated; names in the variables that the
+ * library does not have (those of `auto-instrumentations-node`, say) are worth a warning, not a failed start.
+ */
+function resolveInstrumentationSwitches(options: OtelModuleOptions, reader: EnvReader, warnings: string[]): (name: InstrumentationName) => boolean {
+  const disabled = new Set(reader.names('disabledInstrumentations', options.disabledInstrumentations ?? [], INSTRUMENTATION_NAMES));
+  const known = (variable: string) => {
+    const names = reader.envList(variable);
+    if (names === undefined) return undefined;
+    const unknown = names.filter((name) => !(INSTRUMENTATION_NAMES as readonly string[]).includes(name));
+    if (unknown.length > 0) warnings.push(`${variable} names instrumentations this library does not have: ${unknown.join(', ')} (it has ${INSTRUMENTATION_NAMES.join(', ')}).`);
+    return new Set(names);
+  };
+  const onlyThese = known('OTEL_NODE_ENABLED_INSTRUMENTATIONS');
+  const notThese = known('OTEL_NODE_DISABLED_INSTRUMENTATIONS');
+  return (name) => !disabled.has(name) && (onlyThese === undefined || onlyThese.has(name)) && !notThese?.has(name);
 }
 
 function resolveZipkin(zipkin: ZipkinExporterOptions, reader: EnvReader): ResolvedExporter {

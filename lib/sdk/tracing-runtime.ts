@@ -3,15 +3,18 @@ import { trace, type Tracer } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { isDeepStrictEqual } from 'node:util';
 import { LOGGER_CONTEXT, TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
-import type { OtelModuleOptions, ResolvedOtelOptions } from '../otel.options.js';
+import { INSTRUMENTATION_NAMES, type OtelModuleOptions, type ResolvedOtelOptions } from '../otel.options.js';
 import {
   createDefaultInstrumentations,
+  type DefaultInstrumentations,
   modulesLoadedTooEarly,
+  patchDriversLoadedEarly,
   reconfigureDefaultInstrumentations,
   selectInstrumentations,
-} from './instrumentations.js';
+} from '../instrumentations/default-instrumentations.js';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { RedactionProcessor } from './redaction.js';
+import { DatabaseConventionsProcessor } from '../instrumentations/database-conventions.processor.js';
 import { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
 import { SpanObservers } from './span-observers.js';
 import { TracingSdk, type ShutdownReport } from './tracing-sdk.js';
@@ -32,8 +35,9 @@ export class TracingRuntime {
   private sdk?: TracingSdk;
   private source?: StartSource;
   private leases = 0;
-  private defaults?: Instrumentation[];
+  private defaults?: DefaultInstrumentations;
   private warnedAboutShutdownHooks = false;
+  private readonly databaseConventions = new DatabaseConventionsProcessor();
   private readonly redaction = new RedactionProcessor();
   private readonly observers = new SpanObservers();
   private readonly baggageFilter = new OutgoingBaggageFilter();
@@ -79,10 +83,11 @@ export class TracingRuntime {
     for (const warning of options.warnings) logger.warn(warning);
     this.redaction.rules = options.redact;
     this.baggageFilter.allows = options.baggageAllowed;
-    this.sdk = new TracingSdk(options, instrumentations, [this.redaction, this.observers], this.baggageFilter);
+    this.sdk = new TracingSdk(options, instrumentations, [this.databaseConventions, this.redaction, this.observers], this.baggageFilter);
     // After the instrumentations subscribed to the client request channels, so the filter sees their headers.
     this.baggageFilter.install();
     this.source = source;
+    if (source !== 'preload' && this.defaults) patchAndWarnDriversLoadedEarly(this.defaults, source);
   }
 
   /**
@@ -143,8 +148,11 @@ export class TracingRuntime {
 
   /** The default instrumentations patch modules when created, so the process keeps one set for its lifetime. */
   private defaultInstrumentations(options: ResolvedOtelOptions): Instrumentation[] {
-    this.defaults ??= createDefaultInstrumentations(options, this.baggageFilter);
-    return reconfigureDefaultInstrumentations(this.defaults, options);
+    if (!this.defaults) {
+      this.defaults = createDefaultInstrumentations(options, this.baggageFilter);
+      for (const warning of this.defaults.warnings) logger.warn(warning);
+    }
+    return reconfigureDefaultInstrumentations(this.defaults.instrumentations, options);
   }
 
   private warnUnapplied(wanted: ResolvedOtelOptions, source: StartSource): void {
@@ -186,6 +194,7 @@ const EFFECT: Record<SdkOptionKey, (o: ResolvedOtelOptions) => unknown> = {
   sampler: (o) => o.sampler,
   propagators: (o) => o.propagators,
   instrumentations: (o) => o.instrumentations,
+  disabledInstrumentations: (o) => INSTRUMENTATION_NAMES.filter((name) => !o.instrumentationEnabled(name)),
   http: (o) => o.incomingHttpInstrumentation,
   fastSpans: (o) => o.fastSpans,
 };
@@ -205,6 +214,22 @@ function lossReasons({ statistics }: ShutdownReport): string {
     statistics.rejected > 0 ? `${statistics.rejected} rejected by the collector` : '',
   ].filter(Boolean);
   return reasons.length > 0 ? reasons.join(', ') : 'the exporter reported failures';
+}
+
+/**
+ * `forRoot` runs when AppModule is imported, `forRootAsync` later: drivers that ORMs load lazily are patched as they
+ * load, but a driver the app imported earlier was loaded unpatched. It is patched now, which covers its classes;
+ * what the app copied from it before (a function taken out of the module) stays untraced, so one warning per
+ * such driver gives the start order that traces everything.
+ */
+function patchAndWarnDriversLoadedEarly(defaults: DefaultInstrumentations, source: StartSource): void {
+  for (const driver of patchDriversLoadedEarly(defaults.drivers)) {
+    logger.warn(
+      `${driver} was loaded before OtelModule.${source} started tracing; it was patched late, which traces its clients ` +
+        'but not functions taken from it before. To trace it fully, start with the preload entry: ' +
+        'node -r nestjs-tracing/register dist/main.js (CommonJS) or node --import nestjs-tracing/register dist/main.js (ES modules).',
+    );
+  }
 }
 
 function warnLateStart(instrumentations: Instrumentation[]): void {

@@ -1,0 +1,132 @@
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
+import type { ResolvedOtelOptions } from '../otel.options.js';
+import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
+import { createDataInstrumentations } from './data-instrumentations.js';
+
+const requireFromHere = createRequire(import.meta.url);
+
+/** The default set, with what the runtime needs to know about it. */
+export interface DefaultInstrumentations {
+  readonly instrumentations: Instrumentation[];
+  /** The database, cache and queue drivers each data instrumentation patches. */
+  readonly drivers: ReadonlyMap<Instrumentation, readonly string[]>;
+  /** Instrumentations left out for a reason the user should hear (Prisma without its instrumentation, say). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * The default set: outgoing HTTP (http and undici/fetch), and an instrumentation for each database, cache and
+ * queue driver the app has installed. Incoming HTTP spans and handler spans come from the library itself on every
+ * Nest version (instrumentation-nestjs-core is not used: it makes no spans on Nest 12 and marks 4xx rejections
+ * ERROR below it), and instrumentation-http's incoming side, which must load before `http` and costs a large share
+ * of throughput, is off unless asked for.
+ */
+export function createDefaultInstrumentations(options: ResolvedOtelOptions, baggage: OutgoingBaggageFilter): DefaultInstrumentations {
+  const instrumentations: Instrumentation[] = [];
+  if (options.instrumentationEnabled('http')) {
+    instrumentations.push(
+      new HttpInstrumentation({
+        disableIncomingRequestInstrumentation: !options.incomingHttpInstrumentation,
+        // Called with each outgoing request's options just before the headers are injected.
+        startOutgoingSpanHook: (request) => {
+          baggage.noteOutgoingHost(request as { hostname?: string; host?: string });
+          return {};
+        },
+      }),
+    );
+  }
+  if (options.instrumentationEnabled('undici')) instrumentations.push(new UndiciInstrumentation());
+  const data = createDataInstrumentations(options.instrumentationEnabled);
+  return { instrumentations: [...instrumentations, ...data.instrumentations], drivers: data.drivers, warnings: data.warnings };
+}
+
+/** Applies the options that may differ between two starts in one process to the kept default set. */
+export function reconfigureDefaultInstrumentations(defaults: Instrumentation[], options: ResolvedOtelOptions): Instrumentation[] {
+  for (const instrumentation of defaults) {
+    if (!(instrumentation instanceof HttpInstrumentation)) continue;
+    const disableIncomingRequestInstrumentation = !options.incomingHttpInstrumentation;
+    instrumentation.setConfig({ ...instrumentation.getConfig(), disableIncomingRequestInstrumentation });
+  }
+  return defaults;
+}
+
+/** Applies the `instrumentations` option to the default set. */
+export function selectInstrumentations(options: ResolvedOtelOptions, defaults: () => Instrumentation[]): Instrumentation[] {
+  const choice = options.instrumentations;
+  if (choice === undefined) return defaults();
+  return typeof choice === 'function' ? choice(defaults()) : choice;
+}
+
+/**
+ * Modules the instrumentations patch that were loaded before them: auto-instrumentation cannot reach
+ * code that already holds these. Core modules are seen through `process.moduleLoadList`, packages
+ * through the CommonJS cache (ESM packages cannot be patched late either way).
+ */
+export function modulesLoadedTooEarly(instrumentations: Instrumentation[]): string[] {
+  const names = new Set(instrumentations.flatMap(moduleNames));
+  const cached = Object.keys(requireFromHere.cache);
+  const coreLoaded = new Set(
+    ((process as NodeJS.Process & { moduleLoadList?: string[] }).moduleLoadList ?? [])
+      .filter((entry) => entry.startsWith('NativeModule '))
+      .map((entry) => entry.slice('NativeModule '.length)),
+  );
+  return [...names].filter(
+    (name) => coreLoaded.has(name) || cached.some((file) => file.includes(`/node_modules/${name}/`)),
+  );
+}
+
+/**
+ * Patches database drivers the app loaded before tracing started, by requiring them again through the module
+ * loader the instrumentations hook: they patch the driver's classes, which instances made earlier share. Returns
+ * the drivers this applied to (by the package name users know), so that the caller can say so.
+ */
+export function patchDriversLoadedEarly(drivers: ReadonlyMap<Instrumentation, readonly string[]>): string[] {
+  const files = Object.keys(requireFromHere.cache);
+  const patched: string[] = [];
+  for (const [instrumentation, packages] of drivers) {
+    let loaded = false;
+    for (const definition of moduleDefinitions(instrumentation)) {
+      const marker = `${sep}node_modules${sep}${definition.name.split('/').join(sep)}${sep}`;
+      const roots = new Set(files.filter((file) => file.includes(marker)).map((file) => file.slice(0, file.lastIndexOf(marker))));
+      for (const root of roots) {
+        loaded = true;
+        requireAgain(() => createRequire(join(root, 'noop.js'))(definition.name));
+        // Files inside the package that the instrumentation patches (mysql2's connection class, say), by path:
+        // a package's exports may not list them.
+        for (const file of definition.files ?? []) {
+          const path = join(root, 'node_modules', ...file.name.split('/'));
+          if (files.includes(path)) requireAgain(() => requireFromHere(path));
+        }
+      }
+    }
+    if (loaded) patched.push(packages[0]);
+  }
+  return patched;
+}
+
+/** A driver that fails to load again is left as it was; the warning about it still applies. */
+function requireAgain(load: () => unknown): void {
+  try {
+    load();
+  } catch {
+    // left unpatched
+  }
+}
+
+interface ModuleDefinition {
+  name: string;
+  files?: { name: string }[];
+}
+
+function moduleDefinitions(instrumentation: Instrumentation): ModuleDefinition[] {
+  const definitions = (instrumentation as { getModuleDefinitions?: () => ModuleDefinition[] }).getModuleDefinitions?.() ?? [];
+  return definitions.filter((definition) => !definition.name.startsWith('node:'));
+}
+
+function moduleNames(instrumentation: Instrumentation): string[] {
+  return moduleDefinitions(instrumentation).map((definition) => definition.name);
+}

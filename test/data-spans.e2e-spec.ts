@@ -1,0 +1,142 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, startChildApp, type ChildApp } from './support/child-app.js';
+import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
+import { startMariaDb, startPostgres, startRedis, type DatabaseServer } from './support/servers.js';
+
+const COMPILED = join(ROOT, 'build/data/data-app.js');
+const SCRIPT = join(ROOT, 'build/data/data-app.cjs');
+
+/** Values sent as query parameters; none may appear in any span. */
+const SECRETS = { email: 'dora.secret@example.org', card: '4111111111111111', item: 'gift-for-dora', customer: 'carol@example.com' };
+
+type StartOrder = 'preload' | 'forRoot' | 'forRootAsync';
+
+const descendantsOf = (spans: ReceivedSpan[], root: ReceivedSpan): ReceivedSpan[] => {
+  const children = spans.filter((s) => s.parentSpanId === root.spanId);
+  return children.flatMap((child) => [child, ...descendantsOf(spans, child)]);
+};
+
+describe('database, cache and queue spans against real servers', () => {
+  let receiver: OtlpReceiver;
+  let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer };
+
+  beforeAll(async () => {
+    copyFileSync(COMPILED, SCRIPT);
+    receiver = await OtlpReceiver.start();
+    const [postgres, mariadb, redis] = await Promise.all([startPostgres(), startMariaDb(), startRedis()]);
+    servers = { postgres, mariadb, redis };
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(Object.values(servers ?? {}).map((server) => server.stop()));
+    await receiver?.stop();
+  });
+
+  async function startShop(order: StartOrder): Promise<ChildApp> {
+    return startChildApp(
+      SCRIPT,
+      {
+        FIXTURE_START: order === 'preload' ? 'forRoot' : order,
+        OTEL_SERVICE_NAME: `shop-${order}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+        PG_PORT: String(servers.postgres.port),
+        MYSQL_PORT: String(servers.mariadb.port),
+        REDIS_PORT: String(servers.redis.port),
+      },
+      order === 'preload' ? ['-r', 'nestjs-tracing/register'] : [],
+    );
+  }
+
+  /** Sends a request and returns the spans of its trace once the handler span and `settle` spans arrived. */
+  async function traceOf(app: ChildApp, service: string, method: string, path: string, settle: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+    const response = await fetch(`${app.url}${path}`, { method });
+    await response.text();
+    const isServer = (s: ReceivedSpan) => s.kind === 'SERVER' && s.resource['service.name'] === service && s.attributes['url.path'] === path.split('?')[0];
+    const spans = await receiver.waitFor((all) => {
+      const server = all.find(isServer);
+      return server !== undefined && settle(all.filter((s) => s.traceId === server.traceId));
+    });
+    const server = spans.find(isServer)!;
+    return spans.filter((s) => s.traceId === server.traceId);
+  }
+
+  describe.each(['preload', 'forRoot', 'forRootAsync'] as const)('started with %s', (order) => {
+    let app: ChildApp;
+    const service = `shop-${order}`;
+
+    beforeAll(async () => {
+      app = await startShop(order);
+    }, 60_000);
+
+    afterAll(async () => {
+      await app?.stop();
+    });
+
+    const handlerOf = (spans: ReceivedSpan[], name: string) => spans.find((s) => s.name === name)!;
+    const sqlUnder = (spans: ReceivedSpan[], handler: ReceivedSpan, system: string) =>
+      descendantsOf(spans, handler).filter((s) => s.attributes['db.system.name'] === system && typeof s.attributes['db.query.text'] === 'string');
+
+    it('gives a TypeORM repository read on PostgreSQL a CLIENT span under the handler span', async () => {
+      const spans = await traceOf(app, service, 'GET', '/orders/42', (t) => t.some((s) => s.attributes['db.query.text'] !== undefined));
+      const handler = handlerOf(spans, 'ShopController.order');
+      const [query] = sqlUnder(spans, handler, 'postgresql');
+      expect(query).toMatchObject({ kind: 'CLIENT', status: { code: 'UNSET' } });
+      expect(query.attributes).toMatchObject({
+        'db.system.name': 'postgresql',
+        'db.namespace': 'shop',
+        'db.operation.name': 'SELECT',
+        'server.address': '127.0.0.1',
+        'server.port': servers.postgres.port,
+      });
+      expect(query.attributes['db.query.text']).toMatch(/^SELECT .* FROM "orders" .*WHERE .*\$1/);
+    });
+
+    it('traces every statement of a TypeORM transaction, in order, under the handler span', async () => {
+      const spans = await traceOf(app, service, 'POST', `/orders/42/pay?card=${SECRETS.card}`, (t) => t.some((s) => s.attributes['db.query.text'] === 'COMMIT'));
+      const statements = sqlUnder(spans, handlerOf(spans, 'ShopController.pay'), 'postgresql')
+        .sort((a, b) => a.startMillis - b.startMillis)
+        .map((s) => String(s.attributes['db.query.text']).split(' ')[0]);
+      // START TRANSACTION, the order's UPDATE, the payment's save (SELECT, then INSERT or UPDATE), COMMIT.
+      expect(statements[0]).toBe('START');
+      expect(statements.at(-1)).toBe('COMMIT');
+      expect(statements).toContain('UPDATE');
+      expect(statements.length).toBeGreaterThanOrEqual(4);
+      expect(JSON.stringify(spans.filter((s) => s.attributes['db.system.name']).map((s) => s.attributes))).not.toContain(SECRETS.card.slice(4));
+    });
+
+    it('marks a failing query ERROR with the SQL error code as its type', async () => {
+      const spans = await traceOf(app, service, 'GET', `/orders-broken?email=${SECRETS.email}`, (t) => t.some((s) => s.status.code === 'ERROR' && s.attributes['db.system.name'] !== undefined));
+      const [failed] = sqlUnder(spans, handlerOf(spans, 'ShopController.broken'), 'postgresql');
+      expect(failed.status.code).toBe('ERROR');
+      expect(failed.attributes['error.type']).toBe('42P01');
+      expect(failed.events.map((e) => e.name)).toContain('exception');
+    });
+
+    it('traces node-postgres used directly, without the parameter values', async () => {
+      const spans = await traceOf(app, service, 'GET', `/lookup?email=${SECRETS.email}`, (t) => t.some((s) => s.attributes['db.query.text'] !== undefined));
+      const [query] = sqlUnder(spans, handlerOf(spans, 'ShopController.lookup'), 'postgresql');
+      expect(query.attributes['db.query.text']).toBe('SELECT $1::text AS email');
+      expect(JSON.stringify(spans.map((s) => [s.name, s.attributes, s.events]))).not.toContain('dora.secret');
+    });
+
+    it('traces ioredis with the key and without the value', async () => {
+      const spans = await traceOf(app, service, 'GET', `/cart/dora?item=${SECRETS.item}`, (t) => t.filter((s) => s.attributes['db.system.name'] === 'redis').length >= 2);
+      const commands = descendantsOf(spans, handlerOf(spans, 'ShopController.cart')).filter((s) => s.attributes['db.system.name'] === 'redis');
+      expect(commands.map((s) => s.attributes['db.query.text'])).toEqual(expect.arrayContaining(['SET cart:dora ? ? ?', 'GET cart:dora']));
+      expect(commands[0]).toMatchObject({ kind: 'CLIENT' });
+      expect(commands[0].attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': servers.redis.port });
+      expect(JSON.stringify(commands.map((s) => s.attributes))).not.toContain(SECRETS.item);
+    });
+
+    it('traces mysql2 through TypeORM on MariaDB with the statement masked', async () => {
+      const spans = await traceOf(app, service, 'GET', `/customers/7?email=${SECRETS.customer}`, (t) => t.some((s) => s.attributes['db.system.name'] === 'mysql'));
+      const [query] = descendantsOf(spans, handlerOf(spans, 'ShopController.customer')).filter((s) => s.attributes['db.system.name'] === 'mysql');
+      expect(query).toMatchObject({ kind: 'CLIENT' });
+      expect(query.attributes).toMatchObject({ 'db.namespace': 'shop', 'server.port': servers.mariadb.port });
+      expect(query.attributes['db.query.text']).toMatch(/^SELECT .*FROM `customers`/);
+      expect(JSON.stringify(spans.filter((s) => s.attributes['db.system.name']).map((s) => s.attributes))).not.toContain('carol');
+    });
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * A Nest service that talks to real PostgreSQL, MariaDB and Redis servers, started as a child process by
+ * `data-spans.e2e-spec.ts`. Compiled to CommonJS (`tsconfig.json` beside it), as most Nest apps are, so that Nest
+ * 12 is loaded through require(esm). Written as apps are written: TypeORM data sources made at start-up (TypeORM
+ * loads `pg` and `mysql2` then), and node-postgres and ioredis imported at the top of the file.
+ *
+ * FIXTURE_START: `forRoot`, `forRootAsync`, or `preload` (started with `-r nestjs-tracing/register`; the module
+ * then adopts the running SDK). Servers: PG_PORT, MYSQL_PORT, REDIS_PORT on 127.0.0.1, user and password `shop`.
+ * Prints `listening <port>` once ready.
+ */
+import 'reflect-metadata';
+import { Controller, Get, HttpCode, Inject, Module, Param, ParseIntPipe, Post, Query, type OnApplicationShutdown, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { OtelModule, type OtelModuleOptions } from 'nestjs-tracing';
+import { Redis } from 'ioredis';
+import { Pool } from 'pg';
+import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
+
+const start = process.env.FIXTURE_START ?? 'forRoot';
+const PG = 'PG_DATA_SOURCE';
+const MYSQL = 'MYSQL_DATA_SOURCE';
+
+@Entity('orders')
+class Order {
+  @PrimaryColumn({ type: 'int' })
+  id!: number;
+
+  @Column({ type: 'varchar', length: 32 })
+  status!: string;
+
+  @Column({ type: 'int' })
+  total!: number;
+}
+
+@Entity('payments')
+class Payment {
+  @PrimaryColumn({ type: 'int' })
+  orderId!: number;
+
+  @Column({ type: 'varchar', length: 64 })
+  card!: string;
+}
+
+@Entity('customers')
+class Customer {
+  @PrimaryColumn({ type: 'int' })
+  id!: number;
+
+  @Column({ type: 'varchar', length: 128 })
+  email!: string;
+}
+
+const connection = { host: '127.0.0.1', username: 'shop', password: 'shop', database: 'shop' };
+
+async function postgresSource(): Promise<DataSource> {
+  const source = new DataSource({ type: 'postgres', ...connection, port: Number(process.env.PG_PORT), entities: [Order, Payment], synchronize: true });
+  await source.initialize();
+  await source.getRepository(Order).save({ id: 42, status: 'open', total: 1999 });
+  return source;
+}
+
+async function mysqlSource(): Promise<DataSource> {
+  const source = new DataSource({ type: 'mysql', ...connection, port: Number(process.env.MYSQL_PORT), entities: [Customer], synchronize: true });
+  await source.initialize();
+  await source.getRepository(Customer).save({ id: 7, email: 'carol@example.com' });
+  return source;
+}
+
+/** The pool and client a service imports at the top of its file, as most do. */
+const pool = new Pool({ ...connection, user: 'shop', port: Number(process.env.PG_PORT), max: 2 });
+const redis = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT), lazyConnect: true, maxRetriesPerRequest: 1 });
+
+@Controller()
+class ShopController implements OnApplicationShutdown {
+  constructor(
+    @Inject(PG) private readonly postgres: DataSource,
+    @Inject(MYSQL) private readonly mysql: DataSource,
+  ) {}
+
+  @Get('orders/:id')
+  order(@Param('id', ParseIntPipe) id: number) {
+    return this.postgres.getRepository(Order).findOneBy({ id });
+  }
+
+  @Post('orders/:id/pay')
+  @HttpCode(200)
+  async pay(@Param('id', ParseIntPipe) id: number, @Query('card') card: string) {
+    await this.postgres.transaction(async (manager) => {
+      await manager.getRepository(Order).update({ id }, { status: 'paid' });
+      await manager.getRepository(Payment).save({ orderId: id, card });
+    });
+    return { paid: id };
+  }
+
+  @Get('orders-broken')
+  broken(@Query('email') email: string) {
+    return this.postgres.query('SELECT * FROM missing_table WHERE email = $1', [email]);
+  }
+
+  @Get('lookup')
+  async lookup(@Query('email') email: string) {
+    const result = await pool.query<{ email: string }>('SELECT $1::text AS email', [email]);
+    return result.rows[0];
+  }
+
+  @Get('cart/:user')
+  async cart(@Param('user') user: string, @Query('item') item: string) {
+    await redis.set(`cart:${user}`, item, 'EX', 60);
+    return { item: await redis.get(`cart:${user}`) };
+  }
+
+  @Get('customers/:id')
+  customer(@Param('id', ParseIntPipe) id: number, @Query('email') email: string) {
+    return this.mysql.getRepository(Customer).findOneBy({ id, email });
+  }
+
+  async onApplicationShutdown() {
+    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit()]);
+  }
+}
+
+const options: OtelModuleOptions = { warnOnMissingShutdownHooks: false };
+
+function otelModule(): DynamicModule {
+  if (start === 'forRootAsync') return OtelModule.forRootAsync({ useFactory: async () => options });
+  return OtelModule.forRoot(options);
+}
+
+@Module({
+  imports: [otelModule()],
+  controllers: [ShopController],
+  providers: [
+    { provide: PG, useFactory: postgresSource },
+    { provide: MYSQL, useFactory: mysqlSource },
+  ],
+})
+class AppModule {}
+
+async function main() {
+  const app = await NestFactory.create(AppModule, { logger: ['warn', 'error'] });
+  app.enableShutdownHooks();
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  process.stdout.write(`listening ${address.port}\n`);
+}
+
+void main();

@@ -1,0 +1,170 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Real database servers from Debian's packages (`.ci/run` installs them), each started by a test on 127.0.0.1 on
+ * a free port in a temporary data directory, and stopped with its directory removed.
+ */
+export interface DatabaseServer {
+  readonly port: number;
+  /** Connection settings for a client: a user with every right on the `shop` database. */
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function findBinary(candidates: string[], packageName: string): string {
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) throw new Error(`${candidates[0]} not found: install Debian's ${packageName} package (.ci/run does)`);
+  return found;
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+function run(command: string, args: string[], as: { uid?: number; gid?: number } = {}): void {
+  const result = spawnSync(command, args, { encoding: 'utf8', ...as });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+}
+
+/** Waits until `ready` resolves true, polling; kills the server and throws if it does not come up in time. */
+async function waitUntil(server: ChildProcess, name: string, output: () => string, ready: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await ready().catch(() => false))) {
+    if (server.exitCode !== null) throw new Error(`${name} exited (${server.exitCode}):\n${output()}`);
+    if (Date.now() > deadline) {
+      server.kill('SIGKILL');
+      throw new Error(`${name} did not start in time:\n${output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function collect(child: ChildProcess): () => string {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk));
+  return () => output;
+}
+
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(killer);
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const client = connect(port, '127.0.0.1');
+    client.once('connect', () => {
+      client.destroy();
+      resolve(true);
+    });
+    client.once('error', () => resolve(false));
+  });
+}
+
+/** PostgreSQL, as the `postgres` user when the tests run as root (the server refuses to run as root). */
+export async function startPostgres(): Promise<DatabaseServer> {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort().reverse() : [];
+  const bin = (name: string) => findBinary(versions.map((v) => `/usr/lib/postgresql/${v}/bin/${name}`).concat(`/usr/lib/postgresql/15/bin/${name}`), 'postgresql');
+  const dir = mkdtempSync(join(tmpdir(), 'otel-pg-'));
+  // The server refuses to run as root: under root (CI), it and its tools run as Debian's postgres user.
+  const as = process.getuid?.() === 0 ? postgresUser() : {};
+  if (as.uid !== undefined && as.gid !== undefined) {
+    chmodSync(dir, 0o700);
+    chownSync(dir, as.uid, as.gid);
+  }
+  const data = join(dir, 'data');
+  run(bin('initdb'), ['-D', data, '-U', 'shop', '--auth=trust', '-E', 'UTF8', '--no-sync'], as);
+  const port = await freePort();
+  const server = spawn(bin('postgres'), ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off'], { stdio: ['ignore', 'pipe', 'pipe'], ...as });
+  const output = collect(server);
+  await waitUntil(server, 'postgres', output, async () => {
+    if (!(await canConnect(port))) return false;
+    const created = spawnSync(bin('createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'shop', 'shop'], { encoding: 'utf8', ...as });
+    return created.status === 0 || created.stderr.includes('already exists');
+  });
+  return {
+    port,
+    user: 'shop',
+    password: 'shop',
+    database: 'shop',
+    async stop() {
+      await stopProcess(server, 'SIGINT');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresUser(): { uid?: number; gid?: number } {
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  const uid = id('-u');
+  if (!Number.isInteger(uid) || uid <= 0) throw new Error('no postgres user: install Debian\'s postgresql package (.ci/run does)');
+  return { uid, gid: id('-g') };
+}
+
+/** Redis, without persistence. */
+export async function startRedis(): Promise<DatabaseServer> {
+  const binary = findBinary(['/usr/bin/redis-server'], 'redis-server');
+  const dir = mkdtempSync(join(tmpdir(), 'otel-redis-'));
+  const port = await freePort();
+  const server = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = collect(server);
+  await waitUntil(server, 'redis-server', output, async () => output().includes('Ready to accept connections'));
+  return {
+    port,
+    user: '',
+    password: '',
+    database: '0',
+    async stop() {
+      await stopProcess(server);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** MariaDB (the MySQL protocol), with a `shop` user and database made over its socket as root. */
+export async function startMariaDb(): Promise<DatabaseServer> {
+  const daemon = findBinary(['/usr/sbin/mariadbd', '/usr/sbin/mysqld'], 'mariadb-server');
+  const install = findBinary(['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db'], 'mariadb-server');
+  const client = findBinary(['/usr/bin/mariadb', '/usr/bin/mysql'], 'mariadb-client');
+  const dir = mkdtempSync(join(tmpdir(), 'otel-mariadb-'));
+  const data = join(dir, 'data');
+  const socket = join(dir, 'mysqld.sock');
+  const user = process.getuid?.() === 0 ? ['--user=root'] : [];
+  run(install, [...user, `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db']);
+  const port = await freePort();
+  const server = spawn(
+    daemon,
+    ['--no-defaults', ...user, `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'pid')}`, '--skip-log-bin', '--innodb-flush-log-at-trx-commit=0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output = collect(server);
+  const setup = "CREATE DATABASE IF NOT EXISTS shop; CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY 'shop'; GRANT ALL ON shop.* TO 'shop'@'%';";
+  await waitUntil(server, 'mariadbd', output, async () => spawnSync(client, ['--no-defaults', `--socket=${socket}`, '-u', 'root', '-e', setup]).status === 0);
+  return {
+    port,
+    user: 'shop',
+    password: 'shop',
+    database: 'shop',
+    async stop() {
+      await stopProcess(server);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
