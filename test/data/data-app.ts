@@ -68,7 +68,7 @@ async function mysqlSource(): Promise<DataSource> {
 
 /** The pool and client a service imports at the top of its file, as most do. */
 const pool = new Pool({ ...connection, user: 'shop', port: Number(process.env.PG_PORT), max: 2 });
-const redis = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT), lazyConnect: true, maxRetriesPerRequest: 1 });
+const redis = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: 1 });
 
 @Controller()
 class ShopController implements OnApplicationShutdown {
