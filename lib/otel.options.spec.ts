@@ -131,6 +131,25 @@ describe('resolveOtelOptions: environment merging', () => {
     expect(resolve({}, {}).warnings).toEqual([]);
   });
 
+  it('switches default instrumentations off by name, from the option and the standard variables', () => {
+    const on = (options: OtelModuleOptions, env: Record<string, string> = {}) => {
+      const resolved = resolve(options, env);
+      return (['http', 'undici', 'pg', 'ioredis', 'prisma'] as const).filter((name) => resolved.instrumentationEnabled(name));
+    };
+    expect(on({})).toEqual(['http', 'undici', 'pg', 'ioredis', 'prisma']);
+    expect(on({ disabledInstrumentations: ['pg', 'prisma'] })).toEqual(['http', 'undici', 'ioredis']);
+    expect(on({}, { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'undici, ioredis' })).toEqual(['http', 'pg', 'prisma']);
+    expect(on({}, { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg' })).toEqual(['http', 'pg']);
+    expect(on({ disabledInstrumentations: ['pg'] }, { OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg' })).toEqual(['http']);
+  });
+
+  it('warns about instrumentation names it does not have in the variables, and rejects them in the option', () => {
+    expect(resolve({}, { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'fs,pg' }).warnings).toEqual([
+      expect.stringContaining('OTEL_NODE_DISABLED_INSTRUMENTATIONS names instrumentations this library does not have: fs'),
+    ]);
+    expect(problemsOf({ disabledInstrumentations: ['express' as never] })[0]).toMatchObject({ source: 'disabledInstrumentations', value: 'express' });
+  });
+
   it('shrinks the default batch size to a smaller queue given alone', () => {
     expect(resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '1000' }).batch).toMatchObject({ maxQueueSize: 1000, maxExportBatchSize: 1000 });
   });
