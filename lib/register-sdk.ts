@@ -1,5 +1,12 @@
-/** Starts the process's SDK from the `OTEL_*` environment; loaded by `register.ts` once the api was checked. */
+/**
+ * Starts the process's SDK from the `OTEL_*` environment; loaded by `register.ts` once the api was checked. For an
+ * app whose entry is an ES module, it then registers the loader hook through which the instrumentations see the
+ * packages the app imports.
+ */
+import { registerEsmLoaderHook } from './instrumentations/esm-loader-hook.js';
 import { resolveOtelOptions } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
 
-TracingRuntime.get().ensureStarted(resolveOtelOptions(), 'preload');
+const runtime = TracingRuntime.get();
+runtime.ensureStarted(resolveOtelOptions(), 'preload');
+registerEsmLoaderHook(runtime.instrumentations);

@@ -151,4 +151,45 @@ describe('database, cache and queue spans against real servers', () => {
       expect(JSON.stringify(spans.filter((s) => s.attributes['db.system.name']).map((s) => s.attributes))).not.toContain('carol');
     });
   });
+
+  describe.each([
+    ['node --import nestjs-tracing/register', ['--import', 'nestjs-tracing/register'], 'esm-preload'],
+    ['OtelModule.forRoot alone', [], 'esm-forRoot'],
+  ] as const)('an ES module app started with %s', (_, nodeArgs, service) => {
+    let app: ChildApp;
+
+    beforeAll(async () => {
+      app = await startChildApp(
+        join(ROOT, 'build/fixtures/data-esm-app.js'),
+        {
+          OTEL_SERVICE_NAME: service,
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_BSP_SCHEDULE_DELAY: '50',
+          PG_PORT: String(servers.postgres.port),
+          REDIS_PORT: String(servers.redis.port),
+        },
+        [...nodeArgs],
+      );
+    }, 60_000);
+
+    afterAll(async () => {
+      await app?.stop();
+    });
+
+    it('traces node-postgres and ioredis imported at the top of the app', async () => {
+      const lookup = await traceOf(app, service, 'GET', `/lookup?email=${SECRETS.email}`, (t) => t.some((s) => s.attributes['db.system.name'] === 'postgresql'));
+      const handler = lookup.find((s) => s.name === 'ShopController.lookup')!;
+      expect(descendantsOf(lookup, handler).map((s) => s.attributes['db.query.text'])).toContain('SELECT $1::text AS email');
+      const cart = await traceOf(app, service, 'GET', `/cart/dora?item=${SECRETS.item}`, (t) => t.some((s) => s.attributes['db.query.text'] === 'GET cart:dora'));
+      const statements = descendantsOf(cart, cart.find((s) => s.name === 'ShopController.cart')!).map((s) => s.attributes['db.query.text']);
+      expect(statements).toEqual(expect.arrayContaining(['SET cart:dora ? ? ?', 'GET cart:dora']));
+    });
+
+    it(service === 'esm-preload' ? 'warns about nothing' : 'patches the drivers late and warns once about each', () => {
+      const warned = app.output().split('\n').filter((line) => line.includes('was loaded before'));
+      if (service === 'esm-preload') expect(warned).toEqual([]);
+      // eslint-disable-next-line no-control-regex
+      else expect(warned.map((line) => /(\S+) was loaded before/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''))?.[1]).sort()).toEqual(['ioredis', 'pg']);
+    });
+  });
 });

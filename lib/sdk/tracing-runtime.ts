@@ -54,6 +54,11 @@ export class TracingRuntime {
     return this.sdk !== undefined;
   }
 
+  /** The instrumentations of the running SDK. */
+  get instrumentations(): readonly Instrumentation[] {
+    return this.sdk?.instrumentations ?? [];
+  }
+
   /** The options of the running SDK. */
   get options(): ResolvedOtelOptions | undefined {
     return this.sdk?.options;

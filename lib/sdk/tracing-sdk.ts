@@ -56,7 +56,8 @@ export class TracingSdk {
 
   constructor(
     readonly options: ResolvedOtelOptions,
-    private readonly instrumentations: Instrumentation[],
+    /** The instrumentations this SDK enabled. */
+    readonly instrumentations: readonly Instrumentation[],
     leadingProcessors: readonly SpanProcessor[] = [],
     baggage?: OutgoingBaggageFilter,
   ) {
