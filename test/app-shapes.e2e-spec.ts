@@ -1,8 +1,6 @@
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, cpSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { io } from 'socket.io-client';
@@ -10,43 +8,11 @@ import WebSocket from 'ws';
 import { ROOT, startChildApp, type ChildApp } from './support/child-app.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { freePort } from './support/ports.js';
+import { nest11Install, nest12Install, type NestInstall } from './support/nest-installs.js';
 
-const NEST11 = join(ROOT, 'test/compat/nest11/node_modules');
 const COMPILED = join(ROOT, 'build/shapes/shapes-app.js');
-
-interface NestInstall {
-  /** Where the app script runs from, so that `nestjs-tracing` and `@nestjs/*` resolve to the version under test. */
-  readonly script: string;
-  /** Node options: Nest 11 apps are started with the preload entry, Nest 12 apps with `forRoot` alone. */
-  readonly nodeArgs: string[];
-  /** Whether TCP packets carry the trace context (Nest 12 packet metadata). */
-  readonly tcpCarriesContext: boolean;
-  cleanup(): void;
-}
-
-/** Nest 12 from this repository's install; `nestjs-tracing` resolves to the built package by self-reference. */
-function nest12(): NestInstall {
-  const script = join(ROOT, 'build/shapes/shapes-app.cjs');
-  copyFileSync(COMPILED, script);
-  return { script, nodeArgs: [], tcpCarriesContext: true, cleanup: () => undefined };
-}
-
-/** Nest 11 (CommonJS) from `test/compat/nest11`, with a copy of the built library beside it. */
-function nest11(): NestInstall {
-  if (!existsSync(join(NEST11, '@nestjs/core'))) throw new Error('Nest 11 is not installed: run `npm run setup` first');
-  const app = mkdtempSync(join(tmpdir(), 'nestjs-tracing-shapes-11-'));
-  const modules = join(app, 'node_modules');
-  mkdirSync(join(modules, 'nestjs-tracing'), { recursive: true });
-  cpSync(join(ROOT, 'dist'), join(modules, 'nestjs-tracing/dist'), { recursive: true });
-  cpSync(join(ROOT, 'package.json'), join(modules, 'nestjs-tracing/package.json'));
-  for (const entry of readdirSync(NEST11)) if (entry !== '.bin') symlinkSync(join(NEST11, entry), join(modules, entry));
-  for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
-    if (!existsSync(join(modules, entry)) && entry !== '.bin') symlinkSync(join(ROOT, 'node_modules', entry), join(modules, entry));
-  }
-  const script = join(app, 'shapes-app.cjs');
-  copyFileSync(COMPILED, script);
-  return { script, nodeArgs: ['-r', 'nestjs-tracing/register'], tcpCarriesContext: false, cleanup: () => rmSync(app, { recursive: true, force: true }) };
-}
+const nest12 = () => nest12Install(COMPILED);
+const nest11 = () => nest11Install(COMPILED);
 
 const byName = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name);
 const one = (spans: ReceivedSpan[], name: string, where: (s: ReceivedSpan) => boolean = () => true): ReceivedSpan => {

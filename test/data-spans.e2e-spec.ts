@@ -1,11 +1,10 @@
-import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, startChildApp, type ChildApp } from './support/child-app.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
+import { nest11Install, nest12Install, type NestInstall } from './support/nest-installs.js';
 import { startMariaDb, startPostgres, startRedis, type DatabaseServer } from './support/servers.js';
 
 const COMPILED = join(ROOT, 'build/data/data-app.js');
-const SCRIPT = join(ROOT, 'build/data/data-app.cjs');
 
 /** Values sent as query parameters; none may appear in any span. */
 const SECRETS = { email: 'dora.secret@example.org', card: '4111111111111111', item: 'gift-for-dora', customer: 'carol@example.com' };
@@ -22,7 +21,6 @@ describe('database, cache and queue spans against real servers', () => {
   let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer };
 
   beforeAll(async () => {
-    copyFileSync(COMPILED, SCRIPT);
     receiver = await OtlpReceiver.start();
     const [postgres, mariadb, redis] = await Promise.all([startPostgres(), startMariaDb(), startRedis()]);
     servers = { postgres, mariadb, redis };
@@ -33,12 +31,12 @@ describe('database, cache and queue spans against real servers', () => {
     await receiver?.stop();
   });
 
-  async function startShop(order: StartOrder): Promise<ChildApp> {
+  async function startShop(install: NestInstall, service: string, order: StartOrder): Promise<ChildApp> {
     return startChildApp(
-      SCRIPT,
+      install.script,
       {
         FIXTURE_START: order === 'preload' ? 'forRoot' : order,
-        OTEL_SERVICE_NAME: `shop-${order}`,
+        OTEL_SERVICE_NAME: service,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_BSP_SCHEDULE_DELAY: '50',
         PG_PORT: String(servers.postgres.port),
@@ -62,16 +60,26 @@ describe('database, cache and queue spans against real servers', () => {
     return spans.filter((s) => s.traceId === server.traceId);
   }
 
-  describe.each(['preload', 'forRoot', 'forRootAsync'] as const)('started with %s', (order) => {
+  describe.each([
+    ['Nest 12', 'preload', nest12Install],
+    ['Nest 12', 'forRoot', nest12Install],
+    ['Nest 12', 'forRootAsync', nest12Install],
+    ['Nest 11', 'preload', nest11Install],
+    ['Nest 11', 'forRoot', nest11Install],
+    ['Nest 11', 'forRootAsync', nest11Install],
+  ] as const)('%s started with %s', (nest, order, install) => {
     let app: ChildApp;
-    const service = `shop-${order}`;
+    let installed: NestInstall;
+    const service = `shop-${nest.replace(' ', '')}-${order}`;
 
     beforeAll(async () => {
-      app = await startShop(order);
+      installed = install(COMPILED);
+      app = await startShop(installed, service, order);
     }, 60_000);
 
     afterAll(async () => {
       await app?.stop();
+      installed?.cleanup();
     });
 
     const handlerOf = (spans: ReceivedSpan[], name: string) => spans.find((s) => s.name === name)!;
