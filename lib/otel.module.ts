@@ -43,14 +43,20 @@ export class OtelModule implements NestModule {
   }
 
   /**
-   * Builds the options in a provider factory (for `ConfigService` users). The SDK then starts during module
-   * init, after `http` and the platform loaded: server and handler spans still work, but modules loaded earlier
-   * are not auto-instrumented, which a warning names. Preload `nestjs-tracing/register` to avoid that.
+   * Builds the options in a provider factory (for `ConfigService` users). The SDK starts as soon as they are
+   * built, while Nest creates providers, after `http` and the platform loaded: server and handler spans still
+   * work, and database drivers loaded earlier are patched late, but modules loaded earlier are not fully
+   * auto-instrumented, which a warning names. Preload `nestjs-tracing/register` to avoid that.
    */
   static forRootAsync(options: OtelModuleAsyncOptions): DynamicModule {
     const optionsProvider: Provider = {
       provide: OTEL_RESOLVED_OPTIONS,
-      useFactory: async (...args: never[]) => resolveOtelOptions(await options.useFactory(...args)),
+      useFactory: async (...args: never[]) => {
+        const resolved = resolveOtelOptions(await options.useFactory(...args));
+        // Before module init: a hybrid app's microservices start consuming before the app's init hooks run.
+        TracingRuntime.get().ensureStarted(resolved, 'forRootAsync');
+        return resolved;
+      },
       inject: options.inject ?? [],
     };
     return { ...OtelModule.assemble([optionsProvider], 'forRootAsync'), imports: options.imports ?? [] };

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ROOT, startChildApp, type ChildApp } from './support/child-app.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { nest11Install, nest12Install, type NestInstall } from './support/nest-installs.js';
-import { startMariaDb, startPostgres, startRedis, type DatabaseServer } from './support/servers.js';
+import { startMariaDb, startPostgres, startRabbitMq, startRedis, type DatabaseServer } from './support/servers.js';
 
 const COMPILED = join(ROOT, 'build/data/data-app.js');
 
@@ -18,12 +18,12 @@ const descendantsOf = (spans: ReceivedSpan[], root: ReceivedSpan): ReceivedSpan[
 
 describe('database, cache and queue spans against real servers', () => {
   let receiver: OtlpReceiver;
-  let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer };
+  let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer; rabbitmq: DatabaseServer };
 
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
-    const [postgres, mariadb, redis] = await Promise.all([startPostgres(), startMariaDb(), startRedis()]);
-    servers = { postgres, mariadb, redis };
+    const [postgres, mariadb, redis, rabbitmq] = await Promise.all([startPostgres(), startMariaDb(), startRedis(), startRabbitMq()]);
+    servers = { postgres, mariadb, redis, rabbitmq };
   }, 120_000);
 
   afterAll(async () => {
@@ -42,6 +42,7 @@ describe('database, cache and queue spans against real servers', () => {
         PG_PORT: String(servers.postgres.port),
         MYSQL_PORT: String(servers.mariadb.port),
         REDIS_PORT: String(servers.redis.port),
+        RMQ_PORT: String(servers.rabbitmq.port),
       },
       order === 'preload' ? ['-r', 'nestjs-tracing/register'] : [],
     );
@@ -140,11 +141,32 @@ describe('database, cache and queue spans against real servers', () => {
       expect(JSON.stringify(commands.map((s) => s.attributes))).not.toContain(SECRETS.item);
     });
 
+    it('keeps one trace from an event emitted over RabbitMQ to its consumer, with amqplib spans on both sides', async () => {
+      const isRabbit = (s: ReceivedSpan) => s.scope === '@opentelemetry/instrumentation-amqplib';
+      const spans = await traceOf(app, service, 'POST', '/orders/42/ship', (t) =>
+        ['PRODUCER', 'CONSUMER'].every((kind) => t.some((s) => isRabbit(s) && s.kind === kind)) &&
+        t.some((s) => s.name === 'ShopController.shipped' && descendantsOf(t, s).some((q) => q.attributes['db.query.text'] !== undefined)),
+      );
+      const rabbit = spans.filter(isRabbit);
+      const publish = rabbit.find((s) => s.kind === 'PRODUCER')!;
+      const consume = rabbit.find((s) => s.kind === 'CONSUMER')!;
+      expect(publish.name).toBe('publish <default>');
+      expect(consume.name).toBe('shop_events process');
+      // The connection's attributes come from amqplib's connect function, which the RabbitMQ client took before a
+      // late patch (forRootAsync) could wrap it: there they are missing, as the warning about amqplib says.
+      if (order !== 'forRootAsync') expect(publish.attributes).toMatchObject({ 'messaging.system': 'rabbitmq', 'server.address': '127.0.0.1' });
+      expect(descendantsOf(spans, handlerOf(spans, 'ShopController.ship'))).toContainEqual(publish);
+      expect(spans.find((s) => s.spanId === consume.parentSpanId)).toBeDefined();
+      const consumer = handlerOf(spans, 'ShopController.shipped');
+      expect(sqlUnder(spans, consumer, 'postgresql').map((s) => String(s.attributes['db.query.text']).split(' ')[0])).toContain('UPDATE');
+      expect(JSON.stringify(rabbit.map((s) => s.attributes))).not.toContain('"id":42');
+    });
+
     it('warns once for each driver loaded before tracing started, and never after a preload', () => {
       const warned = app.output().split('\n').filter((line) => line.includes('was loaded before'));
-      // The app imports pg and ioredis at the top of its file; TypeORM loads mysql2 when its data source is made,
-      // which forRoot precedes and forRootAsync's factory follows.
-      const early = { preload: [], forRoot: ['pg', 'ioredis'], forRootAsync: ['pg', 'mysql2', 'ioredis'] }[order];
+      // The app imports pg and ioredis at the top of its file; TypeORM loads mysql2 when its data source is made and
+      // Nest's RabbitMQ client loads amqplib when it is made: forRoot precedes both, forRootAsync's factory follows.
+      const early = { preload: [], forRoot: ['pg', 'ioredis'], forRootAsync: ['pg', 'mysql2', 'ioredis', 'amqplib'] }[order];
       expect(warned).toHaveLength(early.length);
       for (const driver of early) expect(warned.filter((line) => line.includes(`${driver} was loaded before OtelModule.${order}`))).toHaveLength(1);
       for (const line of warned) expect(line).toContain('node -r nestjs-tracing/register dist/main.js');

@@ -4,13 +4,18 @@
  * 12 is loaded through require(esm). Written as apps are written: TypeORM data sources made at start-up (TypeORM
  * loads `pg` and `mysql2` then), and node-postgres and ioredis imported at the top of the file.
  *
+ * It also emits and consumes an event over RabbitMQ through @nestjs/microservices (amqplib underneath).
+ *
  * FIXTURE_START: `forRoot`, `forRootAsync`, or `preload` (started with `-r nestjs-tracing/register`; the module
- * then adopts the running SDK). Servers: PG_PORT, MYSQL_PORT, REDIS_PORT on 127.0.0.1, user and password `shop`.
+ * then adopts the running SDK). Servers: PG_PORT, MYSQL_PORT, REDIS_PORT on 127.0.0.1, user and password `shop`;
+ * RMQ_PORT, user `guest`.
  * Prints `listening <port>` once ready.
  */
 import 'reflect-metadata';
 import { Controller, Get, HttpCode, Inject, Module, Param, ParseIntPipe, Post, Query, type OnApplicationShutdown, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ClientProxyFactory, EventPattern, Payload, Transport, type ClientProxy, type RmqOptions } from '@nestjs/microservices';
+import { lastValueFrom } from 'rxjs';
 import { OtelModule, type OtelModuleOptions } from 'nestjs-tracing';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
@@ -19,6 +24,11 @@ import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
 const start = process.env.FIXTURE_START ?? 'forRoot';
 const PG = 'PG_DATA_SOURCE';
 const MYSQL = 'MYSQL_DATA_SOURCE';
+const EVENTS = 'SHOP_EVENTS';
+const rmq: RmqOptions = {
+  transport: Transport.RMQ,
+  options: { urls: [`amqp://guest:guest@127.0.0.1:${process.env.RMQ_PORT}`], queue: 'shop_events', queueOptions: { durable: false } },
+};
 
 @Entity('orders')
 class Order {
@@ -75,7 +85,20 @@ class ShopController implements OnApplicationShutdown {
   constructor(
     @Inject(PG) private readonly postgres: DataSource,
     @Inject(MYSQL) private readonly mysql: DataSource,
+    @Inject(EVENTS) private readonly events: ClientProxy,
   ) {}
+
+  @Post('orders/:id/ship')
+  @HttpCode(202)
+  async ship(@Param('id', ParseIntPipe) id: number) {
+    await lastValueFrom(this.events.emit('order.shipped', { id }));
+    return { shipping: id };
+  }
+
+  @EventPattern('order.shipped')
+  async shipped(@Payload() event: { id: number }) {
+    await this.postgres.getRepository(Order).update({ id: event.id }, { status: 'shipped' });
+  }
 
   @Get('orders/:id')
   order(@Param('id', ParseIntPipe) id: number) {
@@ -115,7 +138,7 @@ class ShopController implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown() {
-    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit()]);
+    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), this.events.close()]);
   }
 }
 
@@ -132,6 +155,7 @@ function otelModule(): DynamicModule {
   providers: [
     { provide: PG, useFactory: postgresSource },
     { provide: MYSQL, useFactory: mysqlSource },
+    { provide: EVENTS, useFactory: () => ClientProxyFactory.create(rmq) },
   ],
 })
 class AppModule {}
@@ -139,6 +163,9 @@ class AppModule {}
 async function main() {
   const app = await NestFactory.create(AppModule, { logger: ['warn', 'error'] });
   app.enableShutdownHooks();
+  // A hybrid app: the RabbitMQ consumer is connected without inheritAppConfig, as most apps do.
+  app.connectMicroservice<RmqOptions>(rmq);
+  await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   process.stdout.write(`listening ${address.port}\n`);

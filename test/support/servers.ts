@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +156,52 @@ export async function startMariaDb(): Promise<DatabaseServer> {
     database: 'shop',
     async stop() {
       await stopProcess(server);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * RabbitMQ, with its own Erlang port mapper on a free port (the default 4369 may be taken) and its home in the
+ * temporary directory; stopping it stops the port mapper too. The `guest` user may connect from 127.0.0.1.
+ */
+export async function startRabbitMq(): Promise<DatabaseServer> {
+  const binary = findBinary(['/usr/lib/rabbitmq/bin/rabbitmq-server'], 'rabbitmq-server');
+  const dir = mkdtempSync(join(tmpdir(), 'otel-rabbitmq-'));
+  const [port, distributionPort, mapperPort] = [await freePort(), await freePort(), await freePort()];
+  writeFileSync(join(dir, 'enabled_plugins'), '[].');
+  const env = {
+    ...process.env,
+    HOME: dir,
+    RABBITMQ_NODENAME: `rabbit${port}@localhost`,
+    RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distributionPort),
+    ERL_EPMD_PORT: String(mapperPort),
+    RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(dir, 'log'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
+    RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq'),
+    RABBITMQ_PID_FILE: join(dir, 'pid'),
+  };
+  // Its own process group, so that stopping it reaches the Erlang VM the start script runs.
+  const server = spawn(binary, [], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const output = collect(server);
+  await waitUntil(server, 'rabbitmq-server', output, () => canConnect(port));
+  return {
+    port,
+    user: 'guest',
+    password: 'guest',
+    database: '/',
+    async stop() {
+      if (server.exitCode === null && server.signalCode === null && server.pid !== undefined) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        process.kill(-server.pid, 'SIGTERM');
+        const killer = setTimeout(() => server.pid !== undefined && process.kill(-server.pid, 'SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      spawnSync('epmd', ['-port', String(mapperPort), '-kill']);
       rmSync(dir, { recursive: true, force: true });
     },
   };
