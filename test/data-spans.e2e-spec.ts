@@ -11,6 +11,10 @@ const SECRETS = { email: 'dora.secret@example.org', card: '4111111111111111', it
 
 type StartOrder = 'preload' | 'forRoot' | 'forRootAsync';
 
+/** A log line without its colours. */
+// eslint-disable-next-line no-control-regex
+const plain = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, '');
+
 const descendantsOf = (spans: ReceivedSpan[], root: ReceivedSpan): ReceivedSpan[] => {
   const children = spans.filter((s) => s.parentSpanId === root.spanId);
   return children.flatMap((child) => [child, ...descendantsOf(spans, child)]);
@@ -164,12 +168,20 @@ describe('database, cache and queue spans against real servers', () => {
 
     it('warns once for each driver loaded before tracing started, and never after a preload', () => {
       const warned = app.output().split('\n').filter((line) => line.includes('was loaded before'));
-      // The app imports pg and ioredis at the top of its file; TypeORM loads mysql2 when its data source is made and
+      // The app imports pg, ioredis and node-redis at the top of its file; TypeORM loads mysql2 when its data source is made and
       // Nest's RabbitMQ client loads amqplib when it is made: forRoot precedes both, forRootAsync's factory follows.
-      const early = { preload: [], forRoot: ['pg', 'ioredis'], forRootAsync: ['pg', 'mysql2', 'ioredis', 'amqplib'] }[order];
-      expect(warned).toHaveLength(early.length);
-      for (const driver of early) expect(warned.filter((line) => line.includes(`${driver} was loaded before OtelModule.${order}`))).toHaveLength(1);
+      const early = { preload: [], forRoot: ['pg', 'ioredis', 'redis'], forRootAsync: ['pg', 'mysql2', 'ioredis', 'redis', 'amqplib'] }[order];
+      const drivers = warned.map((line) => new RegExp(`\\] (\\S+) was loaded before OtelModule\\.${order} `).exec(plain(line))?.[1]);
+      expect(drivers.sort()).toEqual([...early].sort());
       for (const line of warned) expect(line).toContain('node -r nestjs-tracing/register dist/main.js');
+    });
+
+    it('traces node-redis with the key and without the value', async () => {
+      const spans = await traceOf(app, service, 'GET', `/session/dora?token=${SECRETS.item}`, (t) => t.filter((s) => s.scope === '@opentelemetry/instrumentation-redis').length >= 2);
+      const commands = descendantsOf(spans, handlerOf(spans, 'ShopController.session')).filter((s) => s.scope === '@opentelemetry/instrumentation-redis');
+      expect(commands.map((s) => s.attributes['db.query.text'])).toEqual(['HSET session:dora ? ?', 'HGET session:dora ?']);
+      expect(commands[0]).toMatchObject({ kind: 'CLIENT', attributes: expect.objectContaining({ 'db.system.name': 'redis', 'server.port': servers.redis.port }) });
+      expect(JSON.stringify(commands.map((s) => s.attributes))).not.toContain(SECRETS.item);
     });
 
     it('traces mysql2 through TypeORM on MariaDB with the statement masked', async () => {
@@ -218,8 +230,7 @@ describe('database, cache and queue spans against real servers', () => {
     it(service === 'esm-preload' ? 'warns about nothing' : 'patches the drivers late and warns once about each', () => {
       const warned = app.output().split('\n').filter((line) => line.includes('was loaded before'));
       if (service === 'esm-preload') expect(warned).toEqual([]);
-      // eslint-disable-next-line no-control-regex
-      else expect(warned.map((line) => /(\S+) was loaded before/.exec(line.replace(/\x1b\[[0-9;]*m/g, ''))?.[1]).sort()).toEqual(['ioredis', 'pg']);
+      else expect(warned.map((line) => /\] (\S+) was loaded before/.exec(plain(line))?.[1]).sort()).toEqual(['ioredis', 'pg']);
     });
   });
 });

@@ -19,6 +19,7 @@ import { lastValueFrom } from 'rxjs';
 import { OtelModule, type OtelModuleOptions } from 'nestjs-tracing';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
+import { createClient } from 'redis';
 import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
 
 const start = process.env.FIXTURE_START ?? 'forRoot';
@@ -79,6 +80,8 @@ async function mysqlSource(): Promise<DataSource> {
 /** The pool and client a service imports at the top of its file, as most do. */
 const pool = new Pool({ ...connection, user: 'shop', port: Number(process.env.PG_PORT), max: 2 });
 const redis = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: 1 });
+/** node-redis beside ioredis, as apps that use both (a session store and a cache) have. */
+const sessions = createClient({ url: `redis://127.0.0.1:${process.env.REDIS_PORT}` });
 
 @Controller()
 class ShopController implements OnApplicationShutdown {
@@ -132,13 +135,19 @@ class ShopController implements OnApplicationShutdown {
     return { item: await redis.get(`cart:${user}`) };
   }
 
+  @Get('session/:user')
+  async session(@Param('user') user: string, @Query('token') token: string) {
+    await sessions.hSet(`session:${user}`, 'token', token);
+    return { stored: (await sessions.hGet(`session:${user}`, 'token')) === token };
+  }
+
   @Get('customers/:id')
   customer(@Param('id', ParseIntPipe) id: number, @Query('email') email: string) {
     return this.mysql.getRepository(Customer).findOneBy({ id, email });
   }
 
   async onApplicationShutdown() {
-    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), this.events.close()]);
+    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), sessions.quit(), this.events.close()]);
   }
 }
 
@@ -161,6 +170,7 @@ function otelModule(): DynamicModule {
 class AppModule {}
 
 async function main() {
+  await sessions.connect();
   const app = await NestFactory.create(AppModule, { logger: ['warn', 'error'] });
   app.enableShutdownHooks();
   // A hybrid app: the RabbitMQ consumer is connected without inheritAppConfig, as most apps do.
