@@ -68,6 +68,18 @@ async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTER
   clearTimeout(killer);
 }
 
+/** The handle of a started server: stopping it ends the process and removes its directory. */
+function handle(child: ChildProcess, dir: string, port: number, login: { user: string; password: string; database: string }, signal: NodeJS.Signals = 'SIGTERM'): DatabaseServer {
+  return {
+    port,
+    ...login,
+    async stop() {
+      await stopProcess(child, signal);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const client = connect(port, '127.0.0.1');
@@ -100,16 +112,8 @@ export async function startPostgres(): Promise<DatabaseServer> {
     const created = spawnSync(bin('createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'shop', 'shop'], { encoding: 'utf8', ...as });
     return created.status === 0 || created.stderr.includes('already exists');
   });
-  return {
-    port,
-    user: 'shop',
-    password: 'shop',
-    database: 'shop',
-    async stop() {
-      await stopProcess(server, 'SIGINT');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  // Fast shutdown: SIGINT.
+  return handle(server, dir, port, { user: 'shop', password: 'shop', database: 'shop' }, 'SIGINT');
 }
 
 function postgresUser(): { uid?: number; gid?: number } {
@@ -127,16 +131,7 @@ export async function startRedis(): Promise<DatabaseServer> {
   const server = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = collect(server);
   await waitUntil(server, 'redis-server', output, async () => output().includes('Ready to accept connections'));
-  return {
-    port,
-    user: '',
-    password: '',
-    database: '0',
-    async stop() {
-      await stopProcess(server);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return handle(server, dir, port, { user: '', password: '', database: '0' });
 }
 
 /** MariaDB (the MySQL protocol), with a `shop` user and database made over its socket as root. */
@@ -158,16 +153,7 @@ export async function startMariaDb(): Promise<DatabaseServer> {
   const output = collect(server);
   const setup = "CREATE DATABASE IF NOT EXISTS shop; CREATE USER IF NOT EXISTS 'shop'@'%' IDENTIFIED BY 'shop'; GRANT ALL ON shop.* TO 'shop'@'%';";
   await waitUntil(server, 'mariadbd', output, async () => spawnSync(client, ['--no-defaults', `--socket=${socket}`, '-u', 'root', '-e', setup]).status === 0);
-  return {
-    port,
-    user: 'shop',
-    password: 'shop',
-    database: 'shop',
-    async stop() {
-      await stopProcess(server);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return handle(server, dir, port, { user: 'shop', password: 'shop', database: 'shop' });
 }
 
 /**
