@@ -112,7 +112,7 @@ export async function startPostgres(): Promise<DatabaseServer> {
     const created = spawnSync(bin('createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'shop', 'shop'], { encoding: 'utf8', ...as });
     return created.status === 0 || created.stderr.includes('already exists');
   });
-  // Fast shutdown: SIGINT.
+  // SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to disconnect.
   return handle(server, dir, port, { user: 'shop', password: 'shop', database: 'shop' }, 'SIGINT');
 }
 
