@@ -66,6 +66,8 @@ export interface DataInstrumentations {
   readonly instrumentations: Instrumentation[];
   /** The drivers each one patches, to tell which were loaded too early. */
   readonly drivers: Map<Instrumentation, readonly string[]>;
+  /** Each one's name, for the on/off switches of later starts in the process. */
+  readonly names: Map<Instrumentation, DataInstrumentationName>;
   readonly warnings: string[];
 }
 
@@ -77,13 +79,14 @@ export function createDataInstrumentations(
   enabled: (name: DataInstrumentationName) => boolean,
   roots: readonly string[] = appRoots(),
 ): DataInstrumentations {
-  const result: DataInstrumentations = { instrumentations: [], drivers: new Map(), warnings: [] };
+  const result: DataInstrumentations = { instrumentations: [], drivers: new Map(), names: new Map(), warnings: [] };
   for (const [name, entry] of Object.entries(CATALOGUE) as [Exclude<DataInstrumentationName, 'prisma'>, CatalogueEntry][]) {
     if (!enabled(name) || !entry.drivers.some((driver) => resolveFromApp(driver, roots))) continue;
     try {
       const instrumentation = entry.create();
       result.instrumentations.push(instrumentation);
       result.drivers.set(instrumentation, entry.drivers);
+      result.names.set(instrumentation, name);
     } catch (error) {
       result.warnings.push(`The ${name} instrumentation could not be loaded, so ${name} gets no spans: ${(error as Error).message}`);
     }
@@ -122,6 +125,7 @@ function addPrisma(result: DataInstrumentations, roots: readonly string[]): void
     const instrumentation = new prisma.PrismaInstrumentation();
     result.instrumentations.push(instrumentation);
     result.drivers.set(instrumentation, ['@prisma/client']);
+    result.names.set(instrumentation, 'prisma');
   } catch (error) {
     result.warnings.push(`@prisma/instrumentation could not be loaded, so Prisma gets no spans: ${(error as Error).message}`);
   }

@@ -3,7 +3,7 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
-import type { ResolvedOtelOptions } from '../otel.options.js';
+import type { InstrumentationName, ResolvedOtelOptions } from '../otel.options.js';
 import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
 import { createDataInstrumentations } from './data-instrumentations.js';
 
@@ -14,6 +14,8 @@ export interface DefaultInstrumentations {
   readonly instrumentations: Instrumentation[];
   /** The database, cache and queue drivers each data instrumentation patches. */
   readonly drivers: ReadonlyMap<Instrumentation, readonly string[]>;
+  /** Each instrumentation's name, as `disabledInstrumentations` spells it. */
+  readonly names: ReadonlyMap<Instrumentation, InstrumentationName>;
   /** Instrumentations left out for a reason the user should hear (Prisma without its instrumentation, say). */
   readonly warnings: readonly string[];
 }
@@ -26,9 +28,9 @@ export interface DefaultInstrumentations {
  * of throughput, is off unless asked for.
  */
 export function createDefaultInstrumentations(options: ResolvedOtelOptions, baggage: OutgoingBaggageFilter): DefaultInstrumentations {
-  const instrumentations: Instrumentation[] = [];
+  const names = new Map<Instrumentation, InstrumentationName>();
   if (options.instrumentationEnabled('http')) {
-    instrumentations.push(
+    names.set(
       new HttpInstrumentation({
         disableIncomingRequestInstrumentation: !options.incomingHttpInstrumentation,
         // Called with each outgoing request's options just before the headers are injected.
@@ -37,21 +39,33 @@ export function createDefaultInstrumentations(options: ResolvedOtelOptions, bagg
           return {};
         },
       }),
+      'http',
     );
   }
-  if (options.instrumentationEnabled('undici')) instrumentations.push(new UndiciInstrumentation());
+  if (options.instrumentationEnabled('undici')) names.set(new UndiciInstrumentation(), 'undici');
   const data = createDataInstrumentations(options.instrumentationEnabled);
-  return { instrumentations: [...instrumentations, ...data.instrumentations], drivers: data.drivers, warnings: data.warnings };
+  for (const [instrumentation, name] of data.names) names.set(instrumentation, name);
+  return { instrumentations: [...names.keys()], drivers: data.drivers, names, warnings: data.warnings };
 }
 
-/** Applies the options that may differ between two starts in one process to the kept default set. */
-export function reconfigureDefaultInstrumentations(defaults: Instrumentation[], options: ResolvedOtelOptions): Instrumentation[] {
-  for (const instrumentation of defaults) {
+/**
+ * Applies the options that may differ between two starts in one process to the kept default set: the incoming
+ * HTTP switch, and the instrumentations switched off by name (one the first start left out is not made later).
+ */
+export function reconfigureDefaultInstrumentations(defaults: DefaultInstrumentations, options: ResolvedOtelOptions): Instrumentation[] {
+  const kept: Instrumentation[] = [];
+  for (const instrumentation of defaults.instrumentations) {
+    const name = defaults.names.get(instrumentation);
+    if (name !== undefined && !options.instrumentationEnabled(name)) {
+      instrumentation.disable();
+      continue;
+    }
+    kept.push(instrumentation);
     if (!(instrumentation instanceof HttpInstrumentation)) continue;
     const disableIncomingRequestInstrumentation = !options.incomingHttpInstrumentation;
     instrumentation.setConfig({ ...instrumentation.getConfig(), disableIncomingRequestInstrumentation });
   }
-  return defaults;
+  return kept;
 }
 
 /** Applies the `instrumentations` option to the default set. */

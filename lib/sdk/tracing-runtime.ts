@@ -84,7 +84,8 @@ export class TracingRuntime {
     }
     if (!options.enabled) return;
     const instrumentations = selectInstrumentations(options, () => this.defaultInstrumentations(options));
-    if (source === 'forRootAsync') warnLateStart(instrumentations);
+    // Data drivers loaded early get a warning each, after they were patched late (below).
+    if (source === 'forRootAsync') warnLateStart(instrumentations.filter((instrumentation) => !this.defaults?.drivers.has(instrumentation)));
     for (const warning of options.warnings) logger.warn(warning);
     this.redaction.rules = options.redact;
     this.baggageFilter.allows = options.baggageAllowed;
@@ -157,7 +158,7 @@ export class TracingRuntime {
       this.defaults = createDefaultInstrumentations(options, this.baggageFilter);
       for (const warning of this.defaults.warnings) logger.warn(warning);
     }
-    return reconfigureDefaultInstrumentations(this.defaults.instrumentations, options);
+    return reconfigureDefaultInstrumentations(this.defaults, options);
   }
 
   private warnUnapplied(wanted: ResolvedOtelOptions, source: StartSource): void {
