@@ -141,6 +141,7 @@ function moduleDefinitions(instrumentation: Instrumentation): ModuleDefinition[]
   return definitions.filter((definition) => !definition.name.startsWith('node:'));
 }
 
-function moduleNames(instrumentation: Instrumentation): string[] {
+/** The packages (and Node modules) an instrumentation patches, by the names it hooks. */
+export function moduleNames(instrumentation: Instrumentation): string[] {
   return moduleDefinitions(instrumentation).map((definition) => definition.name);
 }

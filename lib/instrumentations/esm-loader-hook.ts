@@ -1,7 +1,8 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
+import { createRequire, isBuiltin, register } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
+import { moduleNames } from './default-instrumentations.js';
 
 /** How the ES module loader hook was set up, if at all. */
 export type EsmHookMode = 'sync' | 'async' | 'not-needed';
@@ -32,13 +33,9 @@ export function registerEsmLoaderHook(instrumentations: readonly Instrumentation
 
 /** Each patched package by its bare name, and every file inside it (deep imports, a package's own imports). */
 function includedModules(instrumentations: readonly Instrumentation[]): (string | RegExp)[] {
-  const names = new Set<string>();
-  for (const instrumentation of instrumentations) {
-    const definitions = (instrumentation as { getModuleDefinitions?: () => { name: string }[] }).getModuleDefinitions?.() ?? [];
-    for (const { name } of definitions) names.add(name);
-  }
+  const names = new Set(instrumentations.flatMap(moduleNames));
   return [...names].flatMap((name) => {
-    if (name.startsWith('node:') || !/^[@a-z0-9]/.test(name)) return [name];
+    if (isBuiltin(name)) return [name];
     return [name, new RegExp(`/node_modules/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`)];
   });
 }

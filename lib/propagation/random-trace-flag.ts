@@ -1,4 +1,4 @@
-import { context as contextApi, isSpanContextValid, trace, type Context, type Span, type SpanContext, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context as contextApi, INVALID_TRACEID, trace, type Context, type Span, type SpanContext, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { RANDOM_TRACE_ID_FLAG } from './traceparent.js';
 
 /**
@@ -25,9 +25,11 @@ export function markRandomTraceIds(tracer: Tracer): Tracer {
   tracer.startSpan = (name: string, options?: SpanOptions, parentContext: Context = contextApi.active()): Span => {
     const span = startSpan(name, options, parentContext);
     const spanContext = span.spanContext();
-    if (!isSpanContextValid(spanContext)) return span;
+    // Suppressed tracing: the shared invalid context, which must stay as it is.
+    if (spanContext.traceId === INVALID_TRACEID) return span;
     const parent = options?.root ? undefined : trace.getSpanContext(parentContext);
-    const continued = parent !== undefined && isSpanContextValid(parent) && parent.traceId === spanContext.traceId;
+    // The SDK kept the parent's trace id exactly when the parent was valid; ids need no second check.
+    const continued = parent !== undefined && parent.traceId === spanContext.traceId;
     spanContext.traceFlags |= randomTraceIdFlag(continued ? parent : undefined);
     return span;
   };

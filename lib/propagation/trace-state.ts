@@ -1,4 +1,5 @@
 import type { TraceState } from '@opentelemetry/api';
+import { withoutOws } from './traceparent.js';
 
 /** The most list members a `tracestate` may carry, across all of a request's `tracestate` headers. */
 export const MAX_TRACE_STATE_MEMBERS = 32;
@@ -7,20 +8,8 @@ export const MAX_TRACE_STATE_MEMBERS = 32;
 const KEY = /^[a-z0-9][a-z0-9_\-*/@]{0,255}$/;
 // Value: 0*255( chr ) nblk-chr, printable ASCII without "," and "=", not ending in a space.
 const VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
-// OWS around list members: spaces and horizontal tabs only.
-const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
 
 type Member = readonly [key: string, value: string];
-
-/** Whether `key` is a valid `tracestate` key. */
-export function isTraceStateKey(key: string): boolean {
-  return KEY.test(key);
-}
-
-/** Whether `value` is a valid `tracestate` value. */
-export function isTraceStateValue(value: string): boolean {
-  return VALUE.test(value);
-}
 
 /**
  * A `tracestate` list held as the W3C Trace Context specifies it: members in order, left-most most recent.
@@ -47,7 +36,7 @@ export class W3CTraceState implements TraceState {
     const seen = new Set<string>();
     let count = 0;
     for (const raw of list.split(',')) {
-      const member = raw.replace(OWS_EDGES, '');
+      const member = withoutOws(raw);
       if (member === '') continue;
       if (++count > MAX_TRACE_STATE_MEMBERS) return undefined;
       const equals = member.indexOf('=');

@@ -13,6 +13,11 @@ const HEX_LOWER = /^[0-9a-f]+$/;
 const ALL_ZEROS = /^0+$/;
 const OWS_EDGES = /^[ \t]+|[ \t]+$/g;
 
+/** The value without the optional whitespace (spaces and tabs) HTTP allows around it. */
+export function withoutOws(value: string): string {
+  return value.replace(OWS_EDGES, '');
+}
+
 /** What a valid `traceparent` carries. */
 export interface Traceparent {
   readonly traceId: string;
@@ -29,7 +34,7 @@ export interface Traceparent {
 export function parseTraceparent(header: string | readonly string[] | undefined): Traceparent | undefined {
   if (header === undefined) return undefined;
   if (typeof header !== 'string') return header.length === 1 ? parseTraceparent(header[0]) : undefined;
-  const value = header.replace(OWS_EDGES, '');
+  const value = withoutOws(header);
   if (value.length < VERSION_00_LENGTH) return undefined;
   const version = value.slice(0, 2);
   if (!HEX_LOWER.test(version) || version === 'ff') return undefined;
