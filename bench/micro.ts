@@ -19,6 +19,7 @@ type Internals = {
   redaction: typeof import('../dist/sdk/redaction.js');
   options: typeof import('../dist/otel.options.js');
   tracer: typeof import('../dist/sdk/library-tracer.js');
+  contexts: typeof import('../dist/sdk/linked-context.js');
   encoder: typeof import('../dist/export/otlp-span-encoder.js');
   writer: typeof import('../dist/export/protobuf-writer.js');
   runtime: typeof import('../dist/sdk/tracing-runtime.js');
@@ -28,6 +29,7 @@ const internals: Internals = {
   redaction: await dist('sdk/redaction.js'),
   options: await dist('otel.options.js'),
   tracer: await dist('sdk/library-tracer.js'),
+  contexts: await dist('sdk/linked-context.js'),
   encoder: await dist('export/otlp-span-encoder.js'),
   writer: await dist('export/protobuf-writer.js'),
   runtime: await dist('sdk/tracing-runtime.js'),
@@ -69,24 +71,27 @@ await app.init();
 const traces = app.get(TraceService);
 const library = internals.runtime.TracingRuntime.get().tracer;
 const sdk = trace.getTracer('nestjs-tracing', '0.1.0');
-const { startOwnedSpan, addOwnedAttributes } = internals.tracer;
+const { startOwnedSpan, fillOwnedAttributes } = internals.tracer;
+const root = internals.contexts.LIBRARY_ROOT_CONTEXT;
 
 const handlerAttributes = { component: '@nestjs/core', 'nestjs.type': 'handler', 'nestjs.controller': 'ItemsController', 'nestjs.callback': 'findOne', 'nestjs.transport': 'http' };
-const requestAttributes = () => ({
-  'url.scheme': 'http',
-  'network.protocol.version': '1.1',
-  'server.address': '127.0.0.1',
-  'server.port': 3000,
-  'user_agent.original': 'autocannon',
-  'client.address': '127.0.0.1',
-});
+/** The request attributes the server span gets once sampled, written as the library writes them. */
+function writeRequestAttributes(target: Record<string, unknown>, port: number, agent: string): number {
+  target['url.scheme'] = 'http';
+  target['network.protocol.version'] = '1.1';
+  target['server.address'] = '127.0.0.1';
+  target['server.port'] = port;
+  target['user_agent.original'] = agent;
+  target['client.address'] = '127.0.0.1';
+  return 6;
+}
 
 /** A request's two spans, made the way the library makes them, with `tracer`. */
 function requestSpans(tracer: Tracer): () => void {
   return () => {
-    const server = startOwnedSpan(tracer, 'GET', SpanKind.SERVER, { 'http.request.method': 'GET', 'url.path': '/items/42' }, ROOT_CONTEXT);
-    if (server.isRecording()) addOwnedAttributes(server, requestAttributes());
-    const active = trace.setSpan(ROOT_CONTEXT, server);
+    const server = startOwnedSpan(tracer, 'GET', SpanKind.SERVER, { 'http.request.method': 'GET', 'url.path': '/items/42' }, root);
+    if (server.isRecording()) fillOwnedAttributes(server, writeRequestAttributes, 3000, 'autocannon');
+    const active = trace.setSpan(root, server);
     if (server.isRecording()) {
       startOwnedSpan(tracer, 'ItemsController.findOne', SpanKind.INTERNAL, { ...handlerAttributes }, active).end();
       server.updateName('GET /items/:id');

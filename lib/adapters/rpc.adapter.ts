@@ -1,7 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '../otel.constants.js';
 import { startOwnedSpan } from '../sdk/library-tracer.js';
+import { LIBRARY_ROOT_CONTEXT } from '../sdk/linked-context.js';
 import { rpcCarrier, rpcPatternName, rpcSystem } from '../rpc/rpc-carrier.js';
 import type { EntrySpan, HandlerEntry, TransportAdapter } from './transport-adapter.js';
 
@@ -19,7 +20,7 @@ export function startRpcEntry(rpcContext: unknown, handler: object, tracer: Trac
   const pattern = patternName(rpcContext, Reflect.getMetadata?.(PATTERN_METADATA, handler));
   const system = rpcSystem(rpcContext);
   const carrier = rpcCarrier(rpcContext);
-  const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : context.active();
+  const parent = carrier ? propagation.extract(LIBRARY_ROOT_CONTEXT, carrier) : context.active();
   const attributes: Attributes = { [system === 'grpc' ? ATTR.rpcSystem : ATTR.messagingSystem]: system, [ATTR.nestPattern]: pattern };
   if (isEvent) attributes[ATTR.messagingOperationType] = 'process';
   const span = startOwnedSpan(tracer, pattern, isEvent ? SpanKind.CONSUMER : SpanKind.SERVER, attributes, parent);

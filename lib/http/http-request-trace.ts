@@ -1,7 +1,6 @@
 import {
   context,
   propagation,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -13,7 +12,8 @@ import {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ATTR, DEFAULTS } from '../otel.constants.js';
 import { SENSITIVE_HEADERS } from '../otel.options.js';
-import { addOwnedAttributes, startOwnedSpan } from '../sdk/library-tracer.js';
+import { fillOwnedAttributes, startOwnedSpan } from '../sdk/library-tracer.js';
+import { LIBRARY_ROOT_CONTEXT } from '../sdk/linked-context.js';
 import { errorName } from '../span-runner.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 
@@ -91,14 +91,15 @@ function open(
   path: string,
   query: string | undefined,
 ): HttpRequestTrace {
-  const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+  const parent = propagation.extract(LIBRARY_ROOT_CONTEXT, request.headers);
   // A sampler may look at the method and path; the rest is built only for a span that records.
   const span = startOwnedSpan(tracer, method, SpanKind.SERVER, { [ATTR.httpMethod]: method, [ATTR.urlPath]: path }, parent);
   const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false, handled: false };
   // An unsampled span records nothing, so there is nothing to end, name or set when the response closes.
   if (!span.isRecording()) return state;
-  addOwnedAttributes(span, requestAttributes(request, query));
-  (response as Traced)[TRACE] = state;
+  fillOwnedAttributes(span, writeRequestAttributes, request, query);
+  // The response is left as it is (it finds the state through `response.req`), so that sampled and unsampled
+  // responses keep one object shape and the framework's code stays monomorphic at any sampling ratio.
   response.on('close', endServerSpan);
   return state;
 }
@@ -107,25 +108,37 @@ function adopt(span: Span, method: string): HttpRequestTrace {
   return { span, context: context.active(), owned: false, method, ended: false, handled: false };
 }
 
-function requestAttributes(request: IncomingMessage, query: string | undefined): Attributes {
+/** The request attributes besides method and path, which the span starts with (a sampler may read them). */
+function writeRequestAttributes(attributes: Attributes, request: IncomingMessage, query: string | undefined): number {
+  attributes[ATTR.urlScheme] = (request.socket as { encrypted?: boolean } | null)?.encrypted ? 'https' : 'http';
+  attributes[ATTR.protocolVersion] = request.httpVersion;
+  let written = 2;
   const host = request.headers.host;
-  const colon = host ? host.lastIndexOf(':') : -1;
-  const bracket = host ? host.lastIndexOf(']') : -1;
-  const attributes: Attributes = {
-    [ATTR.urlScheme]: (request.socket as { encrypted?: boolean } | null)?.encrypted ? 'https' : 'http',
-    [ATTR.protocolVersion]: request.httpVersion,
-  };
   if (host) {
-    const hasPort = colon > bracket;
+    const colon = host.lastIndexOf(':');
+    const hasPort = colon > host.lastIndexOf(']');
     attributes[ATTR.serverAddress] = hasPort ? host.slice(0, colon) : host;
-    if (hasPort) attributes[ATTR.serverPort] = Number(host.slice(colon + 1));
+    written++;
+    if (hasPort) {
+      attributes[ATTR.serverPort] = Number(host.slice(colon + 1));
+      written++;
+    }
   }
-  if (query !== undefined) attributes[ATTR.urlQuery] = query;
+  if (query !== undefined) {
+    attributes[ATTR.urlQuery] = query;
+    written++;
+  }
   const agent = request.headers['user-agent'];
-  if (agent) attributes[ATTR.userAgent] = agent;
+  if (agent) {
+    attributes[ATTR.userAgent] = agent;
+    written++;
+  }
   const client = request.socket?.remoteAddress;
-  if (client) attributes[ATTR.clientAddress] = client;
-  return attributes;
+  if (client) {
+    attributes[ATTR.clientAddress] = client;
+    written++;
+  }
+  return written;
 }
 
 function addRequestAttributes(span: Span, request: IncomingMessage, options: InterceptorOptions): void {
@@ -157,13 +170,33 @@ function recordHeaders(span: Span, prefix: string, names: readonly string[], rea
 export function nameRequestRoute(state: HttpRequestTrace, route: string | undefined): void {
   if (!route || state.route !== undefined) return;
   state.route = route;
-  state.span.updateName(`${state.method} ${route}`);
+  state.span.updateName(spanNameOf(state.method, route));
   state.span.setAttribute(ATTR.httpRoute, route);
+}
+
+/** Span names by route template, then method: an app has a bounded set of routes, named once each. */
+const SPAN_NAMES = new Map<string, Map<string, string>>();
+const MAX_NAMED_ROUTES = 2048;
+
+function spanNameOf(method: string, route: string): string {
+  let byMethod = SPAN_NAMES.get(route);
+  if (byMethod === undefined) {
+    // A framework that reported raw paths instead of templates must not grow the cache without bound.
+    if (SPAN_NAMES.size >= MAX_NAMED_ROUTES) return `${method} ${route}`;
+    byMethod = new Map();
+    SPAN_NAMES.set(route, byMethod);
+  }
+  let name = byMethod.get(method);
+  if (name === undefined) {
+    name = `${method} ${route}`;
+    byMethod.set(method, name);
+  }
+  return name;
 }
 
 /** `close` fires once per response, after `finish` or when the client went away first. */
 function endServerSpan(this: ServerResponse): void {
-  const state = (this as Traced)[TRACE] as HttpRequestTrace | undefined;
+  const state = this.req === undefined ? undefined : requestTrace(this.req);
   if (!state || state.ended) return;
   state.ended = true;
   state.beforeEnd?.();

@@ -37,19 +37,20 @@ export class MultiFormatPropagator implements TextMapPropagator {
     const incoming = trace.getSpanContext(context);
     const incomingBaggage = propagation.getBaggage(context);
     let result: Context | undefined;
-    const baggage = new Map<string, BaggageEntry>(incomingBaggage?.getAllEntries());
-    let baggageChanged = false;
-    for (const format of this.all) {
-      const extracted = format.extract(context, carrier, getter);
+    // Most requests carry no baggage: the merged entries are only built once a format found some.
+    let baggage: Map<string, BaggageEntry> | undefined;
+    for (let i = 0; i < this.all.length; i++) {
+      const extracted = this.all[i].extract(context, carrier, getter);
+      if (extracted === context) continue;
       const found = trace.getSpanContext(extracted);
       if (result === undefined && found !== incoming && found !== undefined && isSpanContextValid(found)) result = extracted;
       const carried = propagation.getBaggage(extracted);
       if (carried === undefined || carried === incomingBaggage) continue;
+      baggage ??= new Map(incomingBaggage?.getAllEntries());
       for (const [key, entry] of carried.getAllEntries()) baggage.set(key, entry);
-      baggageChanged = true;
     }
     const chosen = result ?? context;
-    if (!baggageChanged) return chosen;
+    if (baggage === undefined) return chosen;
     return propagation.setBaggage(chosen, propagation.createBaggage(Object.fromEntries(baggage)));
   }
 

@@ -1,6 +1,7 @@
 import {
   context as contextApi,
   diag,
+  INVALID_SPAN_CONTEXT,
   SamplingDecision,
   SpanKind,
   SpanStatusCode,
@@ -24,6 +25,7 @@ import { cleanAttributes, cleanSimpleAttributes, isTracingSuppressed, maybeAddAt
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 import { hrTimeAt, newSpanId, newTraceId } from './span-ids.js';
+import { isValidSpanContext, LibrarySpanContext } from './library-span-context.js';
 import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';
 
 /** What the library reads of the SDK's tracer: its configuration, so both make spans the same way. */
@@ -43,10 +45,16 @@ interface SdkTracerInternals {
  * pooled random buffer through a lookup table, and times from one monotonic clock reading each.
  */
 export class LibraryTracer implements Tracer {
+  /** The SDK's processors, called one by one with no iterator (its MultiSpanProcessor makes one per call). */
+  private readonly processors: readonly SpanProcessor[];
+
   private constructor(
     private readonly sdk: SdkTracerInternals,
     private readonly fallback: Tracer,
-  ) {}
+  ) {
+    const chain = (sdk._spanProcessor as { _spanProcessors?: unknown })._spanProcessors;
+    this.processors = Array.isArray(chain) && chain.every(isSpanProcessor) ? chain : [sdk._spanProcessor];
+  }
 
   /** A library tracer over `sdkTracer`'s configuration, or undefined when that tracer is not one it can read. */
   static over(sdkTracer: Tracer): LibraryTracer | undefined {
@@ -85,11 +93,11 @@ export class LibraryTracer implements Tracer {
   }
 
   private start(name: string, kind: SpanKind, attributes: Attributes | undefined, dropped: number, parent: Context): Span {
-    if (isTracingSuppressed(parent)) return trace.wrapSpanContext({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: TraceFlags.NONE });
+    if (isTracingSuppressed(parent)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const parentSpan = trace.getSpan(parent);
     const parentContext = parentSpan?.spanContext();
     // The library's own spans have valid ids by construction; others (propagated, other tracers') are checked.
-    const validParent = parentContext && (parentSpan instanceof LibrarySpan || trace.isSpanContextValid(parentContext)) ? parentContext : undefined;
+    const validParent = parentContext !== undefined && isValidSpanContext(parentContext) ? parentContext : undefined;
     const traceId = validParent ? validParent.traceId : newTraceId();
     const spanId = newSpanId();
     const own = attributes ?? {};
@@ -97,32 +105,43 @@ export class LibraryTracer implements Tracer {
     const traceState = sampling.traceState ?? validParent?.traceState;
     const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
     const traceFlags = (sampled ? TraceFlags.SAMPLED : TraceFlags.NONE) | randomTraceIdFlag(validParent);
-    const spanContext: SpanContext = { traceId, spanId, traceFlags, traceState };
+    const spanContext = new LibrarySpanContext(traceId, spanId, traceFlags, traceState);
     if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
     if (sampling.attributes) Object.assign(own, sampling.attributes);
-    return new LibrarySpan(this.sdk, name, kind, spanContext, validParent, own, dropped, parent);
+    return new LibrarySpan(this.sdk, this.processors, name, kind, spanContext, validParent, own, dropped, parent);
   }
 }
 
-/** A recording span of the {@link LibraryTracer}: the API's `Span` and the SDK's `ReadableSpan`, as `SpanImpl` is. */
+/** Shared by every span until it gets a status, an event or a link of its own; never changed in place. */
+const UNSET_STATUS: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+const NO_EVENTS: TimedEvent[] = Object.freeze([]) as unknown as TimedEvent[];
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+const NOT_ENDED: HrTime = Object.freeze([0, 0]) as unknown as HrTime;
+const NO_DURATION: HrTime = Object.freeze([-1, -1]) as unknown as HrTime;
+
+/**
+ * A recording span of the {@link LibraryTracer}: the API's `Span` and the SDK's `ReadableSpan`, as `SpanImpl` is,
+ * with the same own properties (a processor may copy a span with a spread). It is kept small, since the requests in
+ * flight hold two each across young-generation collections: status, events and links are shared empty values
+ * until the span gets its own, and the duration is worked out when read.
+ */
 class LibrarySpan implements Span, ReadableSpan {
-  readonly links: Link[] = [];
-  readonly events: TimedEvent[] = [];
-  readonly startTime: HrTime;
   readonly resource: Resource;
   readonly instrumentationScope: SdkTracerInternals['instrumentationScope'];
-  status: SpanStatus = { code: SpanStatusCode.UNSET };
-  endTime: HrTime = [0, 0];
+  readonly startTime: HrTime;
+  endTime: HrTime = NOT_ENDED;
+  status: SpanStatus = UNSET_STATUS;
+  events: TimedEvent[] = NO_EVENTS;
+  links: Link[] = NO_LINKS;
   private readonly startedAt = performance.now();
   private attributesCount: number;
   private eventsDropped = 0;
   private isEnded = false;
-  private spanDuration: HrTime = [-1, -1];
   private readonly limits: Required<SpanLimits>;
-  private readonly processor: SpanProcessor;
 
   constructor(
     sdk: SdkTracerInternals,
+    private readonly processors: readonly SpanProcessor[],
     public name: string,
     readonly kind: SpanKind,
     private readonly context: SpanContext,
@@ -135,11 +154,10 @@ class LibrarySpan implements Span, ReadableSpan {
     this.resource = sdk._resource;
     this.instrumentationScope = sdk.instrumentationScope;
     this.limits = sdk._spanLimits;
-    this.processor = sdk._spanProcessor;
     let count = 0;
     for (const key in attributes) if (Object.hasOwn(attributes, key)) count++;
     this.attributesCount = count;
-    this.processor.onStart(this as never, parent);
+    for (let i = 0; i < processors.length; i++) processors[i].onStart(this as never, parent);
   }
 
   spanContext(): SpanContext {
@@ -148,6 +166,20 @@ class LibrarySpan implements Span, ReadableSpan {
 
   setAttribute(key: string, value: AttributeValue): this {
     if (this.isEnded) return this;
+    // Strings, numbers and booleans, the common case, with the SDK's rules but not its checker, which allocates
+    // a WeakSet per call to guard nested values against cycles.
+    const type = typeof value;
+    if ((type === 'string' || type === 'number' || type === 'boolean') && key.length > 0) {
+      const isNew = !Object.hasOwn(this.attributes, key);
+      if (isNew && this.attributesCount >= this.limits.attributeCountLimit) {
+        this.attributesDropped++;
+        return this;
+      }
+      const limit = this.limits.attributeValueLengthLimit;
+      this.attributes[key] = type === 'string' && limit > 0 && (value as string).length > limit ? (value as string).substring(0, limit) : value;
+      if (isNew) this.attributesCount++;
+      return this;
+    }
     const decision = maybeAddAttribute({ key, value, attributes: this.attributes, limits: this.limits, currentAttributesCount: this.attributesCount });
     // The SDK's decisions: 2 dropped at the limit, 3 a new key added.
     if (decision === 2) this.attributesDropped++;
@@ -167,6 +199,7 @@ class LibrarySpan implements Span, ReadableSpan {
       this.eventsDropped++;
       return this;
     }
+    if (this.events === NO_EVENTS) this.events = [];
     if (this.events.length >= limit) {
       this.events.shift();
       this.eventsDropped++;
@@ -183,6 +216,7 @@ class LibrarySpan implements Span, ReadableSpan {
 
   addLink(link: Link): this {
     if (this.isEnded) return this;
+    if (this.links === NO_LINKS) this.links = [];
     this.links.push(link);
     return this;
   }
@@ -209,10 +243,10 @@ class LibrarySpan implements Span, ReadableSpan {
       return;
     }
     this.endTime = endTime === undefined ? this.now() : toHrTime(endTime);
-    this.spanDuration = durationBetween(this.startTime, this.endTime);
-    this.processor.onEnding?.(this as never);
+    const processors = this.processors;
+    for (let i = 0; i < processors.length; i++) processors[i].onEnding?.(this as never);
     this.isEnded = true;
-    this.processor.onEnd(this);
+    for (let i = 0; i < processors.length; i++) processors[i].onEnd(this);
   }
 
   isRecording(): boolean {
@@ -233,7 +267,7 @@ class LibrarySpan implements Span, ReadableSpan {
   }
 
   get duration(): HrTime {
-    return this.spanDuration;
+    return this.isEnded ? durationBetween(this.startTime, this.endTime) : NO_DURATION;
   }
 
   get ended(): boolean {
@@ -252,13 +286,10 @@ class LibrarySpan implements Span, ReadableSpan {
     return 0;
   }
 
-  /** Attributes the library built, added without checks (see {@link addOwnedAttributes}). */
-  addOwned(attributes: Attributes): void {
+  /** Lets `fill` write attributes straight into this span's own (see {@link fillOwnedAttributes}). */
+  fillOwned<A, B>(fill: OwnedAttributesWriter<A, B>, a: A, b: B): void {
     if (this.isEnded) return;
-    for (const key in attributes) {
-      if (!Object.hasOwn(this.attributes, key)) this.attributesCount++;
-      this.attributes[key] = attributes[key];
-    }
+    this.attributesCount += fill(this.attributes, a, b);
   }
 
   /** Start and end come from the same monotonic clock, so durations are exact. */
@@ -268,12 +299,20 @@ class LibrarySpan implements Span, ReadableSpan {
 }
 
 /**
- * Adds attributes the library built itself (valid by construction) to one of its spans without the per-attribute
- * checks `setAttributes` makes; other spans get `setAttributes`.
+ * Writes attributes the library builds into `target` from two arguments (no closure, no object in between), and
+ * returns how many it wrote. It writes only keys that are not there yet, and values valid by construction.
  */
-export function addOwnedAttributes(span: Span, attributes: Attributes): void {
-  if (span instanceof LibrarySpan) span.addOwned(attributes);
-  else span.setAttributes(attributes);
+export type OwnedAttributesWriter<A, B> = (target: Attributes, a: A, b: B) => number;
+
+/**
+ * Has `fill` write attributes the library builds straight into one of its spans; other spans get them through
+ * `setAttributes`.
+ */
+export function fillOwnedAttributes<A, B>(span: Span, fill: OwnedAttributesWriter<A, B>, a: A, b: B): void {
+  if (span instanceof LibrarySpan) return span.fillOwned(fill, a, b);
+  const attributes: Attributes = {};
+  fill(attributes, a, b);
+  span.setAttributes(attributes);
 }
 
 /**
@@ -283,6 +322,10 @@ export function addOwnedAttributes(span: Span, attributes: Attributes): void {
 export function startOwnedSpan(tracer: Tracer, name: string, kind: SpanKind, attributes: Attributes, parent: Context): Span {
   if (tracer instanceof LibraryTracer) return tracer.startOwnedSpan(name, kind, attributes, parent);
   return tracer.startSpan(name, { kind, attributes }, parent);
+}
+
+function isSpanProcessor(value: unknown): value is SpanProcessor {
+  return typeof (value as SpanProcessor | null)?.onEnd === 'function' && typeof (value as SpanProcessor).onStart === 'function';
 }
 
 function isTimeInput(value: unknown): value is TimeInput {

@@ -10,6 +10,14 @@ describe('span ids and times', () => {
     for (const id of spans) expect(id).toMatch(/^(?!0{16})[0-9a-f]{16}$/);
   });
 
+  it('uses every hex digit in every position, as random bytes would', () => {
+    const ids = Array.from({ length: 4000 }, newTraceId);
+    for (let position = 0; position < 32; position++) {
+      const digits = new Set(ids.map((id) => id[position]));
+      expect(digits.size).toBe(16);
+    }
+  });
+
   it('turns a monotonic reading into wall-clock [seconds, nanoseconds]', () => {
     const before = Date.now();
     const [seconds, nanos] = hrTimeAt(performance.now());

@@ -5,11 +5,17 @@ const POOL_BYTES = 8192;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
 let poolAt = POOL_BYTES;
 
-/**
- * `bytes` random bytes from a pool refilled by the OS generator, as lowercase hex in one flat string (no
- * intermediate strings to collect); never all zeros, which is an invalid id.
- */
-function randomHex(bytes: number): string {
+/** Character codes of each byte's two lowercase hex digits. */
+const HIGH_DIGIT = new Uint8Array(256);
+const LOW_DIGIT = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  const hex = byte.toString(16).padStart(2, '0');
+  HIGH_DIGIT[byte] = hex.charCodeAt(0);
+  LOW_DIGIT[byte] = hex.charCodeAt(1);
+}
+
+/** Where the next `bytes` random bytes start in the pool, refilled by the OS generator; never all zeros (an invalid id). */
+function takeRandom(bytes: number): number {
   for (;;) {
     if (poolAt + bytes > POOL_BYTES) {
       randomFillSync(pool);
@@ -17,18 +23,41 @@ function randomHex(bytes: number): string {
     }
     const start = poolAt;
     poolAt += bytes;
-    for (let at = start; at < poolAt; at++) if (pool[at] !== 0) return pool.toString('hex', start, poolAt);
+    for (let at = start; at < poolAt; at++) if (pool[at] !== 0) return start;
   }
 }
 
-/** A random 16-byte trace id. */
+/**
+ * Eight pool bytes from `at` as 16 hex digits, in one flat string made by a single builtin call: about a third
+ * of what `Buffer#toString('hex')` costs for so few bytes, which is mostly the call into C++.
+ */
+function hex8(at: number): string {
+  const p = pool;
+  const h = HIGH_DIGIT;
+  const l = LOW_DIGIT;
+  return String.fromCharCode(
+    h[p[at]], l[p[at]], h[p[at + 1]], l[p[at + 1]], h[p[at + 2]], l[p[at + 2]], h[p[at + 3]], l[p[at + 3]],
+    h[p[at + 4]], l[p[at + 4]], h[p[at + 5]], l[p[at + 5]], h[p[at + 6]], l[p[at + 6]], h[p[at + 7]], l[p[at + 7]],
+  );
+}
+
+/** A random 16-byte trace id, likewise in one call (two halves joined would make a rope V8 flattens later). */
 export function newTraceId(): string {
-  return randomHex(16);
+  const at = takeRandom(16);
+  const p = pool;
+  const h = HIGH_DIGIT;
+  const l = LOW_DIGIT;
+  return String.fromCharCode(
+    h[p[at]], l[p[at]], h[p[at + 1]], l[p[at + 1]], h[p[at + 2]], l[p[at + 2]], h[p[at + 3]], l[p[at + 3]],
+    h[p[at + 4]], l[p[at + 4]], h[p[at + 5]], l[p[at + 5]], h[p[at + 6]], l[p[at + 6]], h[p[at + 7]], l[p[at + 7]],
+    h[p[at + 8]], l[p[at + 8]], h[p[at + 9]], l[p[at + 9]], h[p[at + 10]], l[p[at + 10]], h[p[at + 11]], l[p[at + 11]],
+    h[p[at + 12]], l[p[at + 12]], h[p[at + 13]], l[p[at + 13]], h[p[at + 14]], l[p[at + 14]], h[p[at + 15]], l[p[at + 15]],
+  );
 }
 
 /** A random 8-byte span id. */
 export function newSpanId(): string {
-  return randomHex(8);
+  return hex8(takeRandom(8));
 }
 
 const ORIGIN_MILLIS = performance.timeOrigin;

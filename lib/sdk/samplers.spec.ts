@@ -1,0 +1,63 @@
+import { ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, trace, type Context, type Sampler, type SpanContext } from '@opentelemetry/api';
+import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
+import { LibrarySpanContext } from './library-span-context.js';
+import { createSampler } from './samplers.js';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN_ID = '00f067aa0ba902b7';
+
+function withParent(parent: SpanContext): Context {
+  return trace.setSpanContext(ROOT_CONTEXT, parent);
+}
+
+/** Every kind of parent a span can have, each sampled and not. */
+const PARENTS: [string, Context][] = [
+  ['no parent', ROOT_CONTEXT],
+  ['an invalid parent', withParent({ traceId: '0'.repeat(32), spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED })],
+  ['a malformed parent', withParent({ traceId: 'not-hex', spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED })],
+  ['a sampled remote parent', withParent({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED, isRemote: true })],
+  ['an unsampled remote parent', withParent({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.NONE, isRemote: true })],
+  ['a sampled local parent', withParent({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED | 2 })],
+  ['an unsampled local parent', withParent({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 2 })],
+  ['a sampled library parent', withParent(new LibrarySpanContext(TRACE_ID, SPAN_ID, TraceFlags.SAMPLED, undefined))],
+  ['an unsampled library parent', withParent(new LibrarySpanContext(TRACE_ID, SPAN_ID, TraceFlags.NONE, undefined))],
+];
+
+/** Trace ids on both sides of a 0.25 ratio, so that the ratio decision matters. */
+const TRACE_IDS = ['00000000000000000000000000000001', 'ffffffffffffffffffffffffffffffff', TRACE_ID, '3fffffff000000000000000000000000'];
+
+function decide(sampler: Sampler, context: Context, traceId: string): SamplingDecision {
+  return sampler.shouldSample(context, traceId, 'GET /', SpanKind.SERVER, {}, []).decision;
+}
+
+describe('samplers', () => {
+  const cases: [Parameters<typeof createSampler>[0], Sampler][] = [
+    [{ kind: 'always_on' }, new AlwaysOnSampler()],
+    [{ kind: 'always_off' }, new AlwaysOffSampler()],
+    [{ kind: 'traceidratio', ratio: 0.25 }, new TraceIdRatioBasedSampler(0.25)],
+    [{ kind: 'parentbased_always_on' }, new ParentBasedSampler({ root: new AlwaysOnSampler() })],
+    [{ kind: 'parentbased_always_off' }, new ParentBasedSampler({ root: new AlwaysOffSampler() })],
+    [{ kind: 'parentbased_traceidratio', ratio: 0.25 }, new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) })],
+    [{ kind: 'parentbased_traceidratio', ratio: 1 }, new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(1) })],
+    [{ kind: 'parentbased_traceidratio', ratio: 0 }, new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0) })],
+  ];
+
+  it.each(cases)('%j decides as the SDK sampler does, for every parent and trace id', (spec, sdk) => {
+    const ours = createSampler(spec);
+    for (const [label, context] of PARENTS) {
+      for (const traceId of TRACE_IDS) {
+        expect({ label, traceId, decision: decide(ours, context, traceId) }).toEqual({ label, traceId, decision: decide(sdk, context, traceId) });
+      }
+    }
+  });
+
+  it('hands back a sampler given as an instance untouched', () => {
+    const sampler = new AlwaysOnSampler();
+    expect(createSampler({ kind: 'instance', sampler })).toBe(sampler);
+  });
+
+  it('describes itself as the SDK samplers do', () => {
+    expect(createSampler({ kind: 'parentbased_traceidratio', ratio: 0.25 }).toString()).toBe('ParentBased{root=TraceIdRatioBased{0.25}}');
+    expect(createSampler({ kind: 'always_off' }).toString()).toBe('AlwaysOffSampler');
+  });
+});
