@@ -184,6 +184,18 @@ describe('database, cache and queue spans against real servers', () => {
       expect(JSON.stringify(commands.map((s) => s.attributes))).not.toContain(SECRETS.item);
     });
 
+    it('traces the Redis commands of a BullMQ job added in a handler under its span, without the job data', async () => {
+      const isRedis = (s: ReceivedSpan) => s.attributes['db.system.name'] === 'redis';
+      const spans = await traceOf(app, service, 'POST', `/orders/42/remind?email=${SECRETS.email}`, (t) => t.some((s) => isRedis(s) && /^EVAL/.test(String(s.attributes['db.query.text']))));
+      const commands = descendantsOf(spans, handlerOf(spans, 'ShopController.remind')).filter(isRedis);
+      // BullMQ adds a job with a Lua script: EVALSHA, or EVAL when Redis does not know the script yet.
+      const scripts = commands.filter((s) => /^EVAL(SHA)? /.test(String(s.attributes['db.query.text'])));
+      expect(scripts.length).toBeGreaterThanOrEqual(1);
+      for (const script of scripts) expect(String(script.attributes['db.query.text'])).toMatch(/^EVAL(SHA)?( \?)+$/);
+      expect(scripts[0]).toMatchObject({ kind: 'CLIENT', attributes: expect.objectContaining({ 'server.port': servers.redis.port }) });
+      expect(JSON.stringify(spans.map((s) => [s.attributes, s.events]))).not.toContain('dora.secret');
+    });
+
     it('traces mysql2 through TypeORM on MariaDB with the statement masked', async () => {
       const spans = await traceOf(app, service, 'GET', `/customers/7?email=${SECRETS.customer}`, (t) => t.some((s) => s.attributes['db.system.name'] === 'mysql'));
       const [query] = descendantsOf(spans, handlerOf(spans, 'ShopController.customer')).filter((s) => s.attributes['db.system.name'] === 'mysql');

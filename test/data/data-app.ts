@@ -4,7 +4,8 @@
  * 12 is loaded through require(esm). Written as apps are written: TypeORM data sources made at start-up (TypeORM
  * loads `pg` and `mysql2` then), and node-postgres and ioredis imported at the top of the file.
  *
- * It also emits and consumes an event over RabbitMQ through @nestjs/microservices (amqplib underneath).
+ * It also emits and consumes an event over RabbitMQ through @nestjs/microservices (amqplib underneath), and queues
+ * jobs with BullMQ, which talks to Redis through an ioredis connection of its own.
  *
  * FIXTURE_START: `forRoot`, `forRootAsync`, or `preload` (started with `-r nestjs-tracing/register`; the module
  * then adopts the running SDK). Servers: PG_PORT, MYSQL_PORT, REDIS_PORT on 127.0.0.1, user and password `shop`;
@@ -17,6 +18,7 @@ import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, EventPattern, Payload, Transport, type ClientProxy, type RmqOptions } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { OtelModule, type OtelModuleOptions } from 'nestjs-tracing';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { createClient } from 'redis';
@@ -82,6 +84,8 @@ const pool = new Pool({ ...connection, user: 'shop', port: Number(process.env.PG
 const redis = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: 1 });
 /** node-redis beside ioredis, as apps that use both (a session store and a cache) have. */
 const sessions = createClient({ url: `redis://127.0.0.1:${process.env.REDIS_PORT}` });
+/** A BullMQ queue for work done later by a worker; it opens its own ioredis connection. */
+const reminders = new Queue('reminders', { connection: { host: '127.0.0.1', port: Number(process.env.REDIS_PORT) } });
 
 @Controller()
 class ShopController implements OnApplicationShutdown {
@@ -141,13 +145,20 @@ class ShopController implements OnApplicationShutdown {
     return { stored: (await sessions.hGet(`session:${user}`, 'token')) === token };
   }
 
+  @Post('orders/:id/remind')
+  @HttpCode(202)
+  async remind(@Param('id', ParseIntPipe) id: number, @Query('email') email: string) {
+    const job = await reminders.add('payment-reminder', { orderId: id, email });
+    return { queued: job.id };
+  }
+
   @Get('customers/:id')
   customer(@Param('id', ParseIntPipe) id: number, @Query('email') email: string) {
     return this.mysql.getRepository(Customer).findOneBy({ id, email });
   }
 
   async onApplicationShutdown() {
-    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), sessions.quit(), this.events.close()]);
+    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), sessions.quit(), reminders.close(), this.events.close()]);
   }
 }
 
