@@ -3,6 +3,7 @@ import { ROOT, startChildApp, type ChildApp } from './support/child-app.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { nest11Install, nest12Install, type NestInstall } from './support/nest-installs.js';
 import { startMariaDb, startPostgres, startRabbitMq, startRedis, type DatabaseServer } from './support/servers.js';
+import { MongoDouble } from './support/mongo-double.js';
 
 const COMPILED = join(ROOT, 'build/data/data-app.js');
 
@@ -22,12 +23,12 @@ const descendantsOf = (spans: ReceivedSpan[], root: ReceivedSpan): ReceivedSpan[
 
 describe('database, cache and queue spans against real servers', () => {
   let receiver: OtlpReceiver;
-  let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer; rabbitmq: DatabaseServer };
+  let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer; rabbitmq: DatabaseServer; mongo: MongoDouble };
 
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
-    const [postgres, mariadb, redis, rabbitmq] = await Promise.all([startPostgres(), startMariaDb(), startRedis(), startRabbitMq()]);
-    servers = { postgres, mariadb, redis, rabbitmq };
+    const [postgres, mariadb, redis, rabbitmq, mongo] = await Promise.all([startPostgres(), startMariaDb(), startRedis(), startRabbitMq(), MongoDouble.start()]);
+    servers = { postgres, mariadb, redis, rabbitmq, mongo };
   }, 120_000);
 
   afterAll(async () => {
@@ -47,6 +48,7 @@ describe('database, cache and queue spans against real servers', () => {
         MYSQL_PORT: String(servers.mariadb.port),
         REDIS_PORT: String(servers.redis.port),
         RMQ_PORT: String(servers.rabbitmq.port),
+        MONGO_PORT: String(servers.mongo.port),
       },
       order === 'preload' ? ['-r', 'nestjs-tracing/register'] : [],
     );
@@ -168,9 +170,11 @@ describe('database, cache and queue spans against real servers', () => {
 
     it('warns once for each driver loaded before tracing started, and never after a preload', () => {
       const warned = app.output().split('\n').filter((line) => line.includes('was loaded before'));
-      // The app imports pg, ioredis and node-redis at the top of its file; TypeORM loads mysql2 when its data source is made and
-      // Nest's RabbitMQ client loads amqplib when it is made: forRoot precedes both, forRootAsync's factory follows.
-      const early = { preload: [], forRoot: ['pg', 'ioredis', 'redis'], forRootAsync: ['pg', 'mysql2', 'ioredis', 'redis', 'amqplib'] }[order];
+      // The app imports pg, ioredis, node-redis, mongodb and mongoose at the top of its file; TypeORM loads mysql2 when its data
+      // source is made and Nest's RabbitMQ client loads amqplib when it is made: forRoot precedes both, forRootAsync's factory
+      // follows.
+      const top = ['pg', 'ioredis', 'redis', 'mongodb', 'mongoose'];
+      const early = { preload: [], forRoot: top, forRootAsync: [...top, 'mysql2', 'amqplib'] }[order];
       const drivers = warned.map((line) => new RegExp(`\\] (\\S+) was loaded before OtelModule\\.${order} `).exec(plain(line))?.[1]);
       expect(drivers.sort()).toEqual([...early].sort());
       for (const line of warned) expect(line).toContain('node -r nestjs-tracing/register dist/main.js');
@@ -194,6 +198,40 @@ describe('database, cache and queue spans against real servers', () => {
       for (const script of scripts) expect(String(script.attributes['db.query.text'])).toMatch(/^EVAL(SHA)?( \?)+$/);
       expect(scripts[0]).toMatchObject({ kind: 'CLIENT', attributes: expect.objectContaining({ 'server.port': servers.redis.port }) });
       expect(JSON.stringify(spans.map((s) => [s.attributes, s.events]))).not.toContain('dora.secret');
+    });
+
+    const isMongo = (s: ReceivedSpan) => s.attributes['db.system.name'] === 'mongodb';
+
+    it('traces a Mongoose read as one CLIENT span under the handler span, the driver span beneath it suppressed', async () => {
+      const spans = await traceOf(app, service, 'GET', `/reviews/sku-1?email=${SECRETS.email}`, (t) => t.some(isMongo));
+      const reads = descendantsOf(spans, handlerOf(spans, 'ShopController.reviews')).filter(isMongo);
+      expect(reads).toHaveLength(1);
+      expect(reads[0]).toMatchObject({ name: 'find reviews', kind: 'CLIENT', scope: '@opentelemetry/instrumentation-mongoose' });
+      expect(reads[0].attributes).toMatchObject({
+        'db.namespace': 'shop',
+        'db.collection.name': 'reviews',
+        'db.operation.name': 'find',
+        'server.address': '127.0.0.1',
+        'server.port': servers.mongo.port,
+      });
+      expect(servers.mongo.received).toContain('find');
+      expect(JSON.stringify(spans.map((s) => [s.attributes, s.events]))).not.toContain('dora.secret');
+    });
+
+    it('traces the MongoDB driver used directly, with every value of the statement masked', async () => {
+      const spans = await traceOf(app, service, 'POST', `/reviews/sku-2?email=${SECRETS.email}`, (t) => t.some(isMongo));
+      const [insert] = descendantsOf(spans, handlerOf(spans, 'ShopController.review')).filter(isMongo);
+      expect(insert).toMatchObject({ name: 'insert reviews', kind: 'CLIENT', scope: '@opentelemetry/instrumentation-mongodb', status: { code: 'UNSET' } });
+      expect(insert.attributes).toMatchObject({ 'db.operation.name': 'insert', 'db.collection.name': 'reviews', 'server.port': servers.mongo.port });
+      expect(JSON.parse(String(insert.attributes['db.query.text']))).toEqual({ sku: '?', author: '?', stars: '?', _id: '?' });
+      expect(JSON.stringify(spans.map((s) => [s.attributes, s.events]))).not.toContain('dora.secret');
+    });
+
+    it('marks a MongoDB command the server refused ERROR', async () => {
+      const spans = await traceOf(app, service, 'GET', `/reviews-broken?email=${SECRETS.email}`, (t) => t.some(isMongo));
+      const [find] = descendantsOf(spans, handlerOf(spans, 'ShopController.brokenReviews')).filter(isMongo);
+      expect(find).toMatchObject({ name: 'find broken', kind: 'CLIENT', status: { code: 'ERROR', message: 'find on broken is refused' } });
+      expect(find.attributes['error.type']).toBeDefined();
     });
 
     it('traces mysql2 through TypeORM on MariaDB with the statement masked', async () => {

@@ -63,6 +63,13 @@ describe('the data instrumentations', () => {
     expect(mysql.getConfig()).toMatchObject({ maskStatement: true });
   });
 
+  it('lets a Mongoose operation make one span, not a second one from the driver beneath it', () => {
+    const [mongodb, mongoose] = create(app({ mongodb: '7.8.0', mongoose: '9.12.1' })).instrumentations;
+    expect(mongodb.getConfig()).toMatchObject({ enhancedDatabaseReporting: false });
+    expect(mongoose.getConfig()).toMatchObject({ suppressInternalInstrumentation: true });
+    expect(mongoose.getConfig().dbStatementSerializer).toBeUndefined();
+  });
+
   it('leaves out the ones switched off by name', () => {
     const result = create(app({ pg: '8.16.0', ioredis: '5.6.0' }), (name) => name !== 'pg');
     expect(result.instrumentations.map((i) => i.instrumentationName)).toEqual(['@opentelemetry/instrumentation-ioredis']);

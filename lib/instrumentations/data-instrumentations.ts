@@ -58,7 +58,13 @@ const CATALOGUE: Record<Exclude<DataInstrumentationName, 'prisma'>, CatalogueEnt
   },
   mongoose: {
     drivers: ['mongoose'],
-    create: () => new (load<typeof import('@opentelemetry/instrumentation-mongoose')>('@opentelemetry/instrumentation-mongoose').MongooseInstrumentation)(),
+    // Mongoose runs each operation through the driver, whose instrumentation would trace it a second time, one
+    // level down: the Mongoose span (model, operation, collection) is kept, the driver's beneath it suppressed.
+    // The driver used directly is still traced. Mongoose records no statement unless given a serializer.
+    create: () =>
+      new (load<typeof import('@opentelemetry/instrumentation-mongoose')>('@opentelemetry/instrumentation-mongoose').MongooseInstrumentation)({
+        suppressInternalInstrumentation: true,
+      }),
   },
   ioredis: {
     drivers: ['ioredis'],

@@ -5,11 +5,12 @@
  * loads `pg` and `mysql2` then), and node-postgres and ioredis imported at the top of the file.
  *
  * It also emits and consumes an event over RabbitMQ through @nestjs/microservices (amqplib underneath), and queues
- * jobs with BullMQ, which talks to Redis through an ioredis connection of its own.
+ * jobs with BullMQ, which talks to Redis through an ioredis connection of its own. Reviews live in MongoDB, read
+ * through Mongoose and written with the driver directly.
  *
  * FIXTURE_START: `forRoot`, `forRootAsync`, or `preload` (started with `-r nestjs-tracing/register`; the module
  * then adopts the running SDK). Servers: PG_PORT, MYSQL_PORT, REDIS_PORT on 127.0.0.1, user and password `shop`;
- * RMQ_PORT, user `guest`.
+ * RMQ_PORT, user `guest`; MONGO_PORT, no user.
  * Prints `listening <port>` once ready.
  */
 import 'reflect-metadata';
@@ -20,6 +21,8 @@ import { lastValueFrom } from 'rxjs';
 import { OtelModule, type OtelModuleOptions } from 'nestjs-tracing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { MongoClient } from 'mongodb';
+import { model, Schema, connect as connectMongoose, disconnect as disconnectMongoose } from 'mongoose';
 import { Pool } from 'pg';
 import { createClient } from 'redis';
 import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
@@ -84,6 +87,10 @@ const pool = new Pool({ ...connection, user: 'shop', port: Number(process.env.PG
 const redis = new Redis({ host: '127.0.0.1', port: Number(process.env.REDIS_PORT), maxRetriesPerRequest: 1 });
 /** node-redis beside ioredis, as apps that use both (a session store and a cache) have. */
 const sessions = createClient({ url: `redis://127.0.0.1:${process.env.REDIS_PORT}` });
+const mongoUrl = `mongodb://127.0.0.1:${process.env.MONGO_PORT}/shop`;
+/** The driver itself, beside Mongoose, as services that write with one and read with the other have. */
+const mongo = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 5000 });
+const Review = model('Review', new Schema({ sku: String, author: String, stars: Number }));
 /** A BullMQ queue for work done later by a worker; it opens its own ioredis connection. */
 const reminders = new Queue('reminders', { connection: { host: '127.0.0.1', port: Number(process.env.REDIS_PORT) } });
 
@@ -152,13 +159,30 @@ class ShopController implements OnApplicationShutdown {
     return { queued: job.id };
   }
 
+  @Get('reviews/:sku')
+  reviews(@Param('sku') sku: string, @Query('email') email: string) {
+    return Review.find({ sku, author: email }).lean();
+  }
+
+  @Post('reviews/:sku')
+  @HttpCode(201)
+  async review(@Param('sku') sku: string, @Query('email') email: string) {
+    const result = await mongo.db('shop').collection('reviews').insertOne({ sku, author: email, stars: 5 });
+    return { id: String(result.insertedId) };
+  }
+
+  @Get('reviews-broken')
+  brokenReviews(@Query('email') email: string) {
+    return mongo.db('shop').collection('broken').findOne({ author: email });
+  }
+
   @Get('customers/:id')
   customer(@Param('id', ParseIntPipe) id: number, @Query('email') email: string) {
     return this.mysql.getRepository(Customer).findOneBy({ id, email });
   }
 
   async onApplicationShutdown() {
-    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), sessions.quit(), reminders.close(), this.events.close()]);
+    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), sessions.quit(), reminders.close(), mongo.close(), disconnectMongoose(), this.events.close()]);
   }
 }
 
@@ -181,7 +205,7 @@ function otelModule(): DynamicModule {
 class AppModule {}
 
 async function main() {
-  await sessions.connect();
+  await Promise.all([sessions.connect(), mongo.connect(), connectMongoose(mongoUrl, { serverSelectionTimeoutMS: 5000 })]);
   const app = await NestFactory.create(AppModule, { logger: ['warn', 'error'] });
   app.enableShutdownHooks();
   // A hybrid app: the RabbitMQ consumer is connected without inheritAppConfig, as most apps do.
