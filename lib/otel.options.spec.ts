@@ -25,7 +25,7 @@ describe('resolveOtelOptions: defaults', () => {
     expect(resolved.propagators).toEqual(['tracecontext', 'baggage']);
     expect(resolved.resourceDetectors).toEqual(['host', 'process']);
     expect(resolved.shutdownTimeoutMillis).toBe(5000);
-    expect(resolved.batch).toEqual({ maxQueueSize: 8192, maxExportBatchSize: 2048, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000, maxQueueBytes: 16 * 1024 * 1024 });
+    expect(resolved.batch).toEqual({ maxQueueSize: 8192, maxExportBatchSize: 2048, scheduledDelayMillis: 5000, exportTimeoutMillis: 30000, maxQueueBytes: 16 * 1024 * 1024, otlpMaxQueueSize: 32768 });
   });
 
   it('ignores /health and everything below it by default, and nothing else', () => {
@@ -151,7 +151,10 @@ describe('resolveOtelOptions: environment merging', () => {
   });
 
   it('shrinks the default batch size to a smaller queue given alone', () => {
-    expect(resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '1000' }).batch).toMatchObject({ maxQueueSize: 1000, maxExportBatchSize: 1000 });
+    expect(resolve({}, { OTEL_BSP_MAX_QUEUE_SIZE: '1000' }).batch).toMatchObject({ maxQueueSize: 1000, maxExportBatchSize: 1000, otlpMaxQueueSize: 1000 });
+    // Unless a span count is asked for, the OTLP queue is bounded by its bytes.
+    expect(resolve({ batch: { maxQueueBytes: 1024 * 1024 } }, {}).batch).toMatchObject({ maxQueueSize: 8192, otlpMaxQueueSize: 8192 });
+    expect(resolve({ batch: { maxQueueBytes: 64 * 1024 * 1024 } }, {}).batch).toMatchObject({ otlpMaxQueueSize: 131072 });
   });
 
   it('reads OTEL_BSP_* and lets batch options win', () => {
@@ -159,7 +162,7 @@ describe('resolveOtelOptions: environment merging', () => {
       { batch: { maxQueueSize: 4096 } },
       { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '50', OTEL_BSP_EXPORT_TIMEOUT: '1000' },
     );
-    expect(resolved.batch).toEqual({ maxQueueSize: 4096, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 1000, maxQueueBytes: 16 * 1024 * 1024 });
+    expect(resolved.batch).toEqual({ maxQueueSize: 4096, maxExportBatchSize: 50, scheduledDelayMillis: 200, exportTimeoutMillis: 1000, maxQueueBytes: 16 * 1024 * 1024, otlpMaxQueueSize: 4096 });
   });
 
   it('reads the sampler from OTEL_TRACES_SAMPLER(_ARG), and the legacy OTEL_SAMPLING_RATIO', () => {

@@ -104,7 +104,10 @@ export interface ZipkinExporterOptions {
 
 /** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the library's defaults. */
 export interface BatchOptions {
-  /** Spans buffered before new ones are dropped (default 8192). */
+  /**
+   * Spans buffered before new ones are dropped (default 8192). The OTLP exporters hold encoded bytes, not span
+   * objects, so unless this is set they are bounded by `maxQueueBytes` alone (up to one span per 512 bytes).
+   */
   maxQueueSize?: number;
   /** Spans sent in one export (default 2048, at most `maxQueueSize`). */
   maxExportBatchSize?: number;
@@ -294,7 +297,7 @@ export interface ResolvedOtelOptions {
   readonly resourceAttributes: Attributes;
   readonly resourceDetectors: ResourceDetector[] | ResourceDetectorName[];
   readonly exporters: ResolvedExporter[];
-  readonly batch: Required<BatchOptions>;
+  readonly batch: ResolvedBatch;
   readonly spanProcessors: SpanProcessor[];
   readonly sampler: ResolvedSampler;
   readonly propagators: PropagatorName[] | TextMapPropagator;
@@ -580,7 +583,15 @@ function resolveEndpoint(otlp: OtlpExporterOptions, protocol: OtlpProtocol, read
   return `${(base ?? DEFAULTS.otlpHttpEndpoint).replace(/\/+$/, '')}/v1/traces`;
 }
 
-function resolveBatch(batch: BatchOptions, reader: EnvReader): Required<BatchOptions> {
+/** The batch settings, and the span bound of the OTLP pipelines, which hold encoded bytes rather than spans. */
+export interface ResolvedBatch extends Required<BatchOptions> {
+  readonly otlpMaxQueueSize: number;
+}
+
+/** What an encoded span takes at least, for the OTLP queue's span bound when only its byte bound is set. */
+const MIN_ENCODED_SPAN_BYTES = 512;
+
+function resolveBatch(batch: BatchOptions, reader: EnvReader): ResolvedBatch {
   const field = (key: keyof BatchOptions, variable: string, min: number) =>
     reader.intAtLeast(`batch.${key}`, batch[key], variable, DEFAULTS.bsp[key], min);
   const resolved = {
@@ -596,7 +607,11 @@ function resolveBatch(batch: BatchOptions, reader: EnvReader): Required<BatchOpt
   if (resolved.maxExportBatchSize > resolved.maxQueueSize) {
     reader.problem('batch.maxExportBatchSize', resolved.maxExportBatchSize, `at most maxQueueSize (${resolved.maxQueueSize})`);
   }
-  return resolved;
+  // A collector that answers more slowly than spans end for a few seconds (a busy gateway, a restart) must not cost
+  // spans while memory allows: the OTLP queue holds bytes, so its span count only bounds it when asked to.
+  const queueSizeGiven = batch.maxQueueSize !== undefined || reader.env('OTEL_BSP_MAX_QUEUE_SIZE') !== undefined;
+  const otlpMaxQueueSize = queueSizeGiven ? resolved.maxQueueSize : Math.max(resolved.maxQueueSize, Math.floor(resolved.maxQueueBytes / MIN_ENCODED_SPAN_BYTES));
+  return { ...resolved, otlpMaxQueueSize };
 }
 
 function resolveSampler(options: OtelModuleOptions, reader: EnvReader): ResolvedSampler {

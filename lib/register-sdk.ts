@@ -9,4 +9,5 @@ import { TracingRuntime } from './sdk/tracing-runtime.js';
 
 const runtime = TracingRuntime.get();
 runtime.ensureStarted(resolveOtelOptions(), 'preload');
-registerEsmLoaderHook(runtime.instrumentations);
+// Without the hook (a CommonJS app), what Nest imports itself would load unpatched.
+if (registerEsmLoaderHook(runtime.instrumentations) === 'not-needed') runtime.prepareDriversNestImports();

@@ -4,6 +4,7 @@ import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { nest11Install, nest12Install, type NestInstall } from './support/nest-installs.js';
 import { startMariaDb, startPostgres, startRabbitMq, startRedis, type DatabaseServer } from './support/servers.js';
 import { MongoDouble } from './support/mongo-double.js';
+import { KafkaDouble } from './support/kafka-double.js';
 
 const COMPILED = join(ROOT, 'build/data/data-app.js');
 
@@ -23,12 +24,19 @@ const descendantsOf = (spans: ReceivedSpan[], root: ReceivedSpan): ReceivedSpan[
 
 describe('database, cache and queue spans against real servers', () => {
   let receiver: OtlpReceiver;
-  let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer; rabbitmq: DatabaseServer; mongo: MongoDouble };
+  let servers: { postgres: DatabaseServer; mariadb: DatabaseServer; redis: DatabaseServer; rabbitmq: DatabaseServer; mongo: MongoDouble; kafka: KafkaDouble };
 
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
-    const [postgres, mariadb, redis, rabbitmq, mongo] = await Promise.all([startPostgres(), startMariaDb(), startRedis(), startRabbitMq(), MongoDouble.start()]);
-    servers = { postgres, mariadb, redis, rabbitmq, mongo };
+    const [postgres, mariadb, redis, rabbitmq, mongo, kafka] = await Promise.all([
+      startPostgres(),
+      startMariaDb(),
+      startRedis(),
+      startRabbitMq(),
+      MongoDouble.start(),
+      KafkaDouble.start(),
+    ]);
+    servers = { postgres, mariadb, redis, rabbitmq, mongo, kafka };
   }, 120_000);
 
   afterAll(async () => {
@@ -49,6 +57,8 @@ describe('database, cache and queue spans against real servers', () => {
         REDIS_PORT: String(servers.redis.port),
         RMQ_PORT: String(servers.rabbitmq.port),
         MONGO_PORT: String(servers.mongo.port),
+        KAFKA_PORT: String(servers.kafka.port),
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
       },
       order === 'preload' ? ['-r', 'nestjs-tracing/register'] : [],
     );
@@ -171,10 +181,13 @@ describe('database, cache and queue spans against real servers', () => {
     it('warns once for each driver loaded before tracing started, and never after a preload', () => {
       const warned = app.output().split('\n').filter((line) => line.includes('was loaded before'));
       // The app imports pg, ioredis, node-redis, mongodb and mongoose at the top of its file; TypeORM loads mysql2 when its data
-      // source is made and Nest's RabbitMQ client loads amqplib when it is made: forRoot precedes both, forRootAsync's factory
+      // source is made, and Nest's RabbitMQ client loads amqplib when it is made: forRoot precedes them, forRootAsync's factory
       // follows.
       const top = ['pg', 'ioredis', 'redis', 'mongodb', 'mongoose'];
-      const early = { preload: [], forRoot: top, forRootAsync: [...top, 'mysql2', 'amqplib'] }[order];
+      // Nest 11's Kafka client requires kafkajs when it is made; Nest 12's imports it when it connects, by which time the
+      // library has loaded it patched (an import() would bypass the require hook).
+      const made = nest === 'Nest 11' ? ['mysql2', 'amqplib', 'kafkajs'] : ['mysql2', 'amqplib'];
+      const early = { preload: [], forRoot: top, forRootAsync: [...top, ...made] }[order];
       const drivers = warned.map((line) => new RegExp(`\\] (\\S+) was loaded before OtelModule\\.${order} `).exec(plain(line))?.[1]);
       expect(drivers.sort()).toEqual([...early].sort());
       for (const line of warned) expect(line).toContain('node -r nestjs-tracing/register dist/main.js');
@@ -232,6 +245,20 @@ describe('database, cache and queue spans against real servers', () => {
       const [find] = descendantsOf(spans, handlerOf(spans, 'ShopController.brokenReviews')).filter(isMongo);
       expect(find).toMatchObject({ name: 'find broken', kind: 'CLIENT', status: { code: 'ERROR', message: 'find on broken is refused' } });
       expect(find.attributes['error.type']).toBeDefined();
+    });
+
+    it('traces a Kafka event sent from a handler with a PRODUCER span whose context the record carries', async () => {
+      const isKafka = (s: ReceivedSpan) => s.scope === '@opentelemetry/instrumentation-kafkajs';
+      const spans = await traceOf(app, service, 'POST', `/orders/42/export?email=${SECRETS.email}`, (t) => t.some(isKafka));
+      const [send] = descendantsOf(spans, handlerOf(spans, 'ShopController.export')).filter(isKafka);
+      expect(send).toMatchObject({ kind: 'PRODUCER', status: { code: 'UNSET' } });
+      expect(send.name).toContain('orders.exported');
+      expect(send.attributes).toMatchObject({ 'messaging.system': 'kafka', 'messaging.destination.name': 'orders.exported' });
+      // What a consumer would read: the record, with the producer span as the parent of whatever processes it.
+      const record = servers.kafka.records.find((r) => r.topic === 'orders.exported' && r.headers.traceparent?.includes(send.traceId));
+      expect(record?.headers.traceparent).toMatch(new RegExp(`^00-${send.traceId}-${send.spanId}-0[13]$`));
+      expect(JSON.parse(String(record?.value))).toEqual({ id: 42, email: SECRETS.email });
+      expect(JSON.stringify(spans.map((s) => [s.attributes, s.events]))).not.toContain('dora.secret');
     });
 
     it('traces mysql2 through TypeORM on MariaDB with the statement masked', async () => {

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import type { InstrumentationName, ResolvedOtelOptions } from '../otel.options.js';
 import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
+import { resolveFromApp } from './app-packages.js';
 import { createDataInstrumentations } from './data-instrumentations.js';
 
 const requireFromHere = createRequire(import.meta.url);
@@ -120,6 +121,28 @@ export function patchDriversLoadedEarly(drivers: ReadonlyMap<Instrumentation, re
     if (loaded) patched.push(packages[0]);
   }
   return patched;
+}
+
+/**
+ * Drivers that Nest 12's transports load with `import()` from its ES modules (the Kafka client and server, the Redis
+ * transport). An `import()` of a CommonJS package does not go through `require`, so the instrumentations' CommonJS
+ * hook never sees it, and a CommonJS app (Nest 12 through require(esm)) would get these drivers unpatched.
+ */
+const DRIVERS_NEST_IMPORTS = new Set(['kafkajs', 'ioredis']);
+
+/**
+ * Loads the {@link DRIVERS_NEST_IMPORTS} the app has, and whose instrumentation is on, through the hooked `require`:
+ * Node then answers Nest's later `import()` with the patched module from the CommonJS cache. For starts that no
+ * ES module loader hook watches (a CommonJS app, or `forRoot` without the preload).
+ */
+export function requireDriversNestImports(drivers: ReadonlyMap<Instrumentation, readonly string[]>): void {
+  for (const packages of drivers.values()) {
+    for (const name of packages) {
+      if (!DRIVERS_NEST_IMPORTS.has(name)) continue;
+      const path = resolveFromApp(name);
+      if (path && !path.endsWith('package.json')) requireAgain(() => requireFromHere(path));
+    }
+  }
 }
 
 /** A driver that fails to load again is left as it was; the warning about it still applies. */

@@ -34,7 +34,7 @@ type OtlpSpec = Extract<ResolvedExporter, { kind: 'otlp' }>;
 export function createOtlpPipeline(spec: OtlpSpec, batch: ResolvedOtelOptions['batch']): OtlpExportProcessor {
   const transport = spec.protocol === 'grpc' ? new GrpcTransport(spec.url, spec.headers) : new HttpTransport(spec.url, spec.headers);
   return new OtlpExportProcessor(transport, {
-    maxQueueSize: batch.maxQueueSize,
+    maxQueueSize: batch.otlpMaxQueueSize,
     maxQueueBytes: batch.maxQueueBytes,
     maxExportBatchSize: batch.maxExportBatchSize,
     scheduledDelayMillis: batch.scheduledDelayMillis,

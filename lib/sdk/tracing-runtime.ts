@@ -10,6 +10,7 @@ import {
   modulesLoadedTooEarly,
   patchDriversLoadedEarly,
   reconfigureDefaultInstrumentations,
+  requireDriversNestImports,
   selectInstrumentations,
 } from '../instrumentations/default-instrumentations.js';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
@@ -93,7 +94,18 @@ export class TracingRuntime {
     // After the instrumentations subscribed to the client request channels, so the filter sees their headers.
     this.baggageFilter.install();
     this.source = source;
-    if (source !== 'preload' && this.defaults) patchAndWarnDriversLoadedEarly(this.defaults, source);
+    if (source !== 'preload' && this.defaults) {
+      patchAndWarnDriversLoadedEarly(this.defaults, source);
+      requireDriversNestImports(this.defaults.drivers);
+    }
+  }
+
+  /**
+   * For the preload entry of an app no ES module hook watches (a CommonJS app): loads the drivers Nest imports
+   * itself, patched, before Nest does (see {@link requireDriversNestImports}).
+   */
+  prepareDriversNestImports(): void {
+    if (this.defaults) requireDriversNestImports(this.defaults.drivers);
   }
 
   /**

@@ -6,11 +6,12 @@
  *
  * It also emits and consumes an event over RabbitMQ through @nestjs/microservices (amqplib underneath), and queues
  * jobs with BullMQ, which talks to Redis through an ioredis connection of its own. Reviews live in MongoDB, read
- * through Mongoose and written with the driver directly.
+ * through Mongoose and written with the driver directly. Exports go to Kafka through Nest's Kafka client (kafkajs
+ * underneath), as a producer only.
  *
  * FIXTURE_START: `forRoot`, `forRootAsync`, or `preload` (started with `-r nestjs-tracing/register`; the module
  * then adopts the running SDK). Servers: PG_PORT, MYSQL_PORT, REDIS_PORT on 127.0.0.1, user and password `shop`;
- * RMQ_PORT, user `guest`; MONGO_PORT, no user.
+ * RMQ_PORT, user `guest`; MONGO_PORT, no user; KAFKA_PORT.
  * Prints `listening <port>` once ready.
  */
 import 'reflect-metadata';
@@ -31,6 +32,7 @@ const start = process.env.FIXTURE_START ?? 'forRoot';
 const PG = 'PG_DATA_SOURCE';
 const MYSQL = 'MYSQL_DATA_SOURCE';
 const EVENTS = 'SHOP_EVENTS';
+const EXPORTS = 'SHOP_EXPORTS';
 const rmq: RmqOptions = {
   transport: Transport.RMQ,
   options: { urls: [`amqp://guest:guest@127.0.0.1:${process.env.RMQ_PORT}`], queue: 'shop_events', queueOptions: { durable: false } },
@@ -100,6 +102,7 @@ class ShopController implements OnApplicationShutdown {
     @Inject(PG) private readonly postgres: DataSource,
     @Inject(MYSQL) private readonly mysql: DataSource,
     @Inject(EVENTS) private readonly events: ClientProxy,
+    @Inject(EXPORTS) private readonly exports: ClientProxy,
   ) {}
 
   @Post('orders/:id/ship')
@@ -176,13 +179,20 @@ class ShopController implements OnApplicationShutdown {
     return mongo.db('shop').collection('broken').findOne({ author: email });
   }
 
+  @Post('orders/:id/export')
+  @HttpCode(202)
+  async export(@Param('id', ParseIntPipe) id: number, @Query('email') email: string) {
+    await lastValueFrom(this.exports.emit('orders.exported', { id, email }));
+    return { exported: id };
+  }
+
   @Get('customers/:id')
   customer(@Param('id', ParseIntPipe) id: number, @Query('email') email: string) {
     return this.mysql.getRepository(Customer).findOneBy({ id, email });
   }
 
   async onApplicationShutdown() {
-    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), sessions.quit(), reminders.close(), mongo.close(), disconnectMongoose(), this.events.close()]);
+    await Promise.allSettled([this.postgres.destroy(), this.mysql.destroy(), pool.end(), redis.quit(), sessions.quit(), reminders.close(), mongo.close(), disconnectMongoose(), this.events.close(), this.exports.close()]);
   }
 }
 
@@ -200,6 +210,14 @@ function otelModule(): DynamicModule {
     { provide: PG, useFactory: postgresSource },
     { provide: MYSQL, useFactory: mysqlSource },
     { provide: EVENTS, useFactory: () => ClientProxyFactory.create(rmq) },
+    {
+      provide: EXPORTS,
+      useFactory: () =>
+        ClientProxyFactory.create({
+          transport: Transport.KAFKA,
+          options: { client: { clientId: 'shop', brokers: [`127.0.0.1:${process.env.KAFKA_PORT}`] }, producerOnlyMode: true },
+        }),
+    },
   ],
 })
 class AppModule {}

@@ -157,30 +157,28 @@ export class MongoDouble implements DatabaseServer {
     return { n: matched, nModified: matched, ok: 1 };
   }
 
+  /** An OP_MSG reply: no flags, one body section. */
   private opMsg(responseTo: number, reply: Document): Buffer {
-    const body = BSON.serialize(reply);
-    const header = Buffer.alloc(21);
-    header.writeInt32LE(21 + body.length, 0);
-    header.writeInt32LE(this.nextRequestId++, 4);
-    header.writeInt32LE(responseTo, 8);
-    header.writeInt32LE(OP_MSG, 12);
-    header.writeUInt32LE(0, 16);
-    header[20] = 0;
-    return Buffer.concat([header, body]);
+    const prefix = Buffer.alloc(5);
+    return this.frame(OP_MSG, responseTo, prefix, reply);
   }
 
+  /** An OP_REPLY to a legacy query: no flags, no cursor, starting at 0, one document. */
   private opReply(responseTo: number, reply: Document): Buffer {
+    const prefix = Buffer.alloc(20);
+    prefix.writeInt32LE(1, 16);
+    return this.frame(OP_REPLY, responseTo, prefix, reply);
+  }
+
+  /** The standard message header, then the op code's own fields (`prefix`), then the document. */
+  private frame(opCode: number, responseTo: number, prefix: Buffer, reply: Document): Buffer {
     const body = BSON.serialize(reply);
-    const header = Buffer.alloc(36);
-    header.writeInt32LE(36 + body.length, 0);
+    const header = Buffer.alloc(16);
+    header.writeInt32LE(16 + prefix.length + body.length, 0);
     header.writeInt32LE(this.nextRequestId++, 4);
     header.writeInt32LE(responseTo, 8);
-    header.writeInt32LE(OP_REPLY, 12);
-    header.writeInt32LE(0, 16);
-    header.writeBigInt64LE(0n, 20);
-    header.writeInt32LE(0, 28);
-    header.writeInt32LE(1, 32);
-    return Buffer.concat([header, body]);
+    header.writeInt32LE(opCode, 12);
+    return Buffer.concat([header, prefix, body]);
   }
 }
 
