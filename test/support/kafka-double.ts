@@ -1,4 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
+import { TcpDouble } from './tcp-double.js';
 
 const PRODUCE = 0;
 const METADATA = 3;
@@ -27,49 +28,27 @@ export interface ProducedRecord {
  * one partition it leads, and keeps the records it receives, headers included, so that a test can read what a
  * consumer would get. Consumer groups (JoinGroup, Fetch...) are not spoken.
  */
-export class KafkaDouble {
+export class KafkaDouble extends TcpDouble {
   readonly records: ProducedRecord[] = [];
-  private readonly sockets = new Set<Socket>();
   private offset = 0;
 
-  private constructor(private readonly server: Server) {
-    server.on('connection', (socket) => this.serve(socket));
+  private constructor(server: Server) {
+    super(server);
   }
 
   /** Starts the double on a free port on 127.0.0.1. */
   static async start(): Promise<KafkaDouble> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return new KafkaDouble(server);
+    return new KafkaDouble(await TcpDouble.listen());
   }
 
-  get port(): number {
-    return (this.server.address() as { port: number }).port;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private serve(socket: Socket): void {
-    this.sockets.add(socket);
-    let pending = Buffer.alloc(0);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
-        const request = new Reader(pending.subarray(4, 4 + pending.readInt32BE(0)));
-        pending = pending.subarray(4 + request.length);
-        const response = this.answer(request);
-        if (response) socket.write(response);
-      }
-    });
+  /** A request is its size (4 bytes, not counting themselves), then that many bytes. */
+  protected frameLength(pending: Buffer): number {
+    return 4 + pending.readInt32BE(0);
   }
 
   /** The framed response to one request (size, correlation id, body), or undefined when none is due. */
-  private answer(request: Reader): Buffer | undefined {
+  protected answer(frame: Buffer): Buffer | undefined {
+    const request = new Reader(frame.subarray(4));
     const apiKey = request.int16();
     const version = request.int16();
     const correlationId = request.int32();
@@ -82,10 +61,10 @@ export class KafkaDouble {
       if (acks === 0) return undefined;
     } else return undefined;
     const payload = body.bytes();
-    const frame = Buffer.alloc(8);
-    frame.writeInt32BE(4 + payload.length, 0);
-    frame.writeInt32BE(correlationId, 4);
-    return Buffer.concat([frame, payload]);
+    const header = Buffer.alloc(8);
+    header.writeInt32BE(4 + payload.length, 0);
+    header.writeInt32BE(correlationId, 4);
+    return Buffer.concat([header, payload]);
   }
 
   private apiVersions(body: Writer, version: number): void {

@@ -1,6 +1,7 @@
 import { BSON, Long, type Document } from 'bson';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import type { DatabaseServer } from './servers.js';
+import { TcpDouble } from './tcp-double.js';
 
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
@@ -18,56 +19,31 @@ export const BROKEN_COLLECTION = 'broken';
  * driver's instrumentation patches the driver's connection, so its spans are what a real server would give; what a
  * real server adds (query planning, real errors) is not simulated.
  */
-export class MongoDouble implements DatabaseServer {
+export class MongoDouble extends TcpDouble implements DatabaseServer {
   readonly user = '';
   readonly password = '';
   readonly database = 'shop';
   /** The names of the commands received, in order, for tests that check what reached the server. */
   readonly received: string[] = [];
   private readonly collections = new Map<string, Document[]>();
-  private readonly sockets = new Set<Socket>();
   private nextRequestId = 1;
-  private connections = 0;
 
-  private constructor(private readonly server: Server) {
-    server.on('connection', (socket) => this.serve(socket));
+  private constructor(server: Server) {
+    super(server);
   }
 
   /** Starts the double on a free port on 127.0.0.1. */
   static async start(): Promise<MongoDouble> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return new MongoDouble(server);
+    return new MongoDouble(await TcpDouble.listen());
   }
 
-  get port(): number {
-    return (this.server.address() as { port: number }).port;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private serve(socket: Socket): void {
-    this.sockets.add(socket);
-    const connectionId = ++this.connections;
-    let pending = Buffer.alloc(0);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 4 && pending.length >= pending.readInt32LE(0)) {
-        const message = pending.subarray(0, pending.readInt32LE(0));
-        pending = pending.subarray(message.length);
-        const reply = this.answer(message, connectionId);
-        if (reply) socket.write(reply);
-      }
-    });
+  /** A wire message starts with its whole length, header included. */
+  protected frameLength(pending: Buffer): number {
+    return pending.readInt32LE(0);
   }
 
   /** The reply to one wire message, or undefined when the client asked for none. */
-  private answer(message: Buffer, connectionId: number): Buffer | undefined {
+  protected answer(message: Buffer, connectionId: number): Buffer | undefined {
     const requestId = message.readInt32LE(4);
     const opCode = message.readInt32LE(12);
     if (opCode === OP_MSG) {
