@@ -9,7 +9,7 @@ export class LibrarySpanContext implements SpanContext {
   constructor(
     readonly traceId: string,
     readonly spanId: string,
-    public traceFlags: number,
+    readonly traceFlags: number,
     readonly traceState: TraceState | undefined,
   ) {}
 }

@@ -1,4 +1,14 @@
-import { SamplingDecision, TraceFlags, trace, type Context, type Sampler, type SamplingResult } from '@opentelemetry/api';
+import {
+  SamplingDecision,
+  TraceFlags,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Sampler,
+  type SamplingResult,
+  type SpanKind,
+} from '@opentelemetry/api';
 import { TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import type { ResolvedSampler } from '../otel.options.js';
 import { isValidSpanContext } from './library-span-context.js';
@@ -29,9 +39,9 @@ class ConstantSampler implements Sampler {
 class ParentBasedSampler implements Sampler {
   constructor(private readonly root: Sampler) {}
 
-  shouldSample(...args: Parameters<Sampler['shouldSample']>): SamplingResult {
-    const parent = trace.getSpanContext(args[0] as Context);
-    if (parent === undefined || !isValidSpanContext(parent)) return this.root.shouldSample(...args);
+  shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    const parent = trace.getSpanContext(context);
+    if (parent === undefined || !isValidSpanContext(parent)) return this.root.shouldSample(context, traceId, name, kind, attributes, links);
     return (parent.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? SAMPLED : NOT_SAMPLED;
   }
 
