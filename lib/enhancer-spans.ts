@@ -1,10 +1,11 @@
-import { context, type SpanOptions } from '@opentelemetry/api';
+import type { SpanOptions } from '@opentelemetry/api';
 import type { ModulesLike } from './handler-discovery.js';
 import { ATTR } from './otel.constants.js';
 import type { EnhancerKind } from './otel.options.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { TracingInterceptor } from './tracing.interceptor.js';
 import { runInSpan } from './span-runner.js';
+import { activeContext } from './sdk/context-manager.js';
 
 /** The method that makes an instance a guard or a pipe, and the span type it gets. */
 const ENHANCER_METHODS: Record<EnhancerKind, { method: string; type: string }> = {
@@ -52,7 +53,7 @@ function wrapEnhancer(instance: unknown, kind: EnhancerKind): void {
   const options: SpanOptions = { attributes: { [ATTR.nestType]: type, [ATTR.codeFunction]: name } };
   target[method] = function (this: unknown, ...args: unknown[]): unknown {
     if (!runtime.running) return original.apply(this, args);
-    const parent = context.active();
+    const parent = activeContext();
     return runInSpan(runtime.tracer.startSpan(name, options, parent), parent, (span) => {
       const result = original.apply(this, args);
       if (type === 'guard' && typeof result === 'boolean') span.setAttribute(ATTR.guardResult, result);

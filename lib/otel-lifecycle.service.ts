@@ -80,7 +80,7 @@ export class OtelLifecycle implements OnModuleInit, OnApplicationBootstrap, OnAp
     const server = adapter?.getHttpServer() as Server | undefined;
     if (!adapter || typeof server?.listeners !== 'function') return;
     const runtime = this.runtime;
-    traceHttpServer(server, () => (runtime.running ? runtime.tracer : undefined), this.options.interceptor);
+    traceHttpServer(server, () => runtime.serverTracing, this.options.interceptor);
     if (adapter.getType() === 'fastify') nameFastifyRoutes(adapter.getInstance());
   }
 }

@@ -652,7 +652,7 @@ function resolveInterceptor(options: TracingInterceptorOptions, reader: EnvReade
   return {
     global: options.global ?? true,
     hasIgnoreRules: matchers.length > 0,
-    ignore: (path, request) => matchers.some((matches) => matches(path, request)),
+    ignore: matchers.length === 1 ? matchers[0] : (path, request) => matchers.some((matches) => matches(path, request)),
     requestAttributes: options.requestAttributes,
     graphqlResolvers: resolveGraphqlResolvers(options.graphqlResolvers, reader),
     enhancerSpans: resolveEnhancerSpans(options.enhancerSpans, reader),
@@ -778,6 +778,12 @@ function compileKeyMatcher(key: RedactKey, source: string, reader: EnvReader): (
 }
 
 function globMatcher(glob: string): (text: string) => boolean {
+  // `/health*`, the default, and most rules are a prefix: no regular expression to run per request.
+  const star = glob.indexOf('*');
+  if (star === glob.length - 1) {
+    const prefix = glob.slice(0, star);
+    return (text) => text.startsWith(prefix);
+  }
   const pattern = new RegExp(`^${glob.split('*').map(escapeRegExp).join('.*')}$`);
   return (text) => pattern.test(text);
 }

@@ -1,6 +1,7 @@
 import { context, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { isObservable, Observable } from 'rxjs';
 import { ATTR, NESTJS_CORE_INSTRUMENTATION_SCOPE } from './otel.constants.js';
+import { runInContext } from './sdk/context-manager.js';
 
 /**
  * Records a thrown value on a span: the exception event and `error.type` always, since the failure passed there;
@@ -118,7 +119,7 @@ export function runInSpan<T>(span: Span, parent: Context, work: (span: Span) => 
   const active = trace.setSpan(parent, span);
   let result: T;
   try {
-    result = context.with(active, work, undefined, span);
+    result = runInContext(active, work, span);
   } catch (error) {
     recordFailure(span, error);
     span.end();

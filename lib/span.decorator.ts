@@ -1,8 +1,9 @@
-import { context, type SpanOptions } from '@opentelemetry/api';
+import type { SpanOptions } from '@opentelemetry/api';
 import { copyMethodIdentity, hasMarker } from './method-identity.js';
 import { ATTR } from './otel.constants.js';
 import { TracingRuntime } from './sdk/tracing-runtime.js';
 import { runInSpan } from './span-runner.js';
+import { activeContext } from './sdk/context-manager.js';
 
 /** Options of the {@link Traced} class decorator. */
 export interface TracedOptions {
@@ -67,7 +68,7 @@ function traceMethod(original: AnyMethod, spanName: string, options: SpanOptions
   const spanOptions: SpanOptions = { ...options, attributes: { [ATTR.codeFunction]: spanName, ...options?.attributes } };
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     if (!runtime.running) return original.apply(this, args);
-    const parent = context.active();
+    const parent = activeContext();
     return runInSpan(runtime.tracer.startSpan(spanName, spanOptions, parent), parent, () => original.apply(this, args));
   };
   copyMethodIdentity(original, wrapper, TRACED_METHOD);

@@ -14,6 +14,7 @@ import { recordFailure, runInSpan } from './span-runner.js';
 import { exportStatistics } from './export/export-statistics.js';
 import type { ExportStatistics } from './export/otlp-export-processor.js';
 import { formatTraceparent } from './propagation/traceparent.js';
+import { activeContext } from './sdk/context-manager.js';
 
 /** A carrier for manual propagation: message headers, job metadata, any string map. */
 export type PropagationCarrier = Record<string, string | string[] | undefined>;
@@ -46,7 +47,7 @@ export class TraceService {
     const work = typeof optionsOrWork === 'function' ? optionsOrWork : maybeWork;
     if (typeof work !== 'function') throw new TypeError(`TraceService.withSpan('${name}') needs a function to run`);
     const options = typeof optionsOrWork === 'function' ? undefined : optionsOrWork;
-    const parent = context.active();
+    const parent = activeContext();
     return runInSpan(this.tracer.startSpan(name, options, parent), parent, work);
   }
 

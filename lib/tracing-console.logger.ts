@@ -1,5 +1,6 @@
 import { ConsoleLogger } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
+import { activeContext } from './sdk/context-manager.js';
 
 /** Log fields naming the active span, in the OpenTelemetry log data model's spelling. */
 export interface TraceLogFields {
@@ -13,7 +14,7 @@ export interface TraceLogFields {
  * a winston `format`, or a hand-written one.
  */
 export function traceLogFields(): TraceLogFields | undefined {
-  const ids = trace.getActiveSpan()?.spanContext();
+  const ids = trace.getSpan(activeContext())?.spanContext();
   if (!ids || !trace.isSpanContextValid(ids)) return undefined;
   return { trace_id: ids.traceId, span_id: ids.spanId, trace_flags: ids.traceFlags.toString(16).padStart(2, '0') };
 }

@@ -2,6 +2,7 @@ import type { Attributes, HrTime, Link, SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 import { ProtobufWriter } from './protobuf-writer.js';
+import { RecurringAttributeRuns, RecurringAttributes } from './recurring-attributes.js';
 
 /**
  * Encodes finished spans straight into OTLP protobuf bytes (`opentelemetry.proto.trace.v1.Span` and the messages
@@ -25,7 +26,7 @@ export function writeSpanEntry(writer: ProtobufWriter, span: ReadableSpan): void
   if (traceState) writer.stringField(3, traceState);
   const parent = span.parentSpanContext;
   if (parent?.spanId) writer.hexField(4, parent.spanId);
-  writer.stringField(5, span.name);
+  writer.recurringStringField(5, span.name);
   const kind = span.kind == null ? 0 : span.kind + 1;
   if (kind !== 0) {
     writer.tag(6, 0);
@@ -33,7 +34,7 @@ export function writeSpanEntry(writer: ProtobufWriter, span: ReadableSpan): void
   }
   writeTime(writer, 7, span.startTime);
   writeTime(writer, 8, span.endTime);
-  writeAttributes(writer, 9, span.attributes);
+  writeSpanAttributes(writer, span.attributes);
   writeCount(writer, 10, span.droppedAttributesCount);
   for (const event of span.events) writeEvent(writer, event);
   writeCount(writer, 12, span.droppedEventsCount);
@@ -83,12 +84,49 @@ function writeTime(writer: ProtobufWriter, field: number, time: HrTime): void {
   writer.fixed64(low, high + carry);
 }
 
+/** Shared by every pipeline: entries depend on nothing but key and value. */
+const RECURRING_ATTRIBUTES = new RecurringAttributes(writeAnyValue);
+const SPAN_ATTRIBUTES = 9;
+const SPAN_ATTRIBUTE_RUNS = new RecurringAttributeRuns(SPAN_ATTRIBUTES);
+
+/** `Span.attributes`, with runs of recurring entries written as one block each. */
+function writeSpanAttributes(writer: ProtobufWriter, attributes: Attributes): void {
+  const start = SPAN_ATTRIBUTE_RUNS.start;
+  let run = start;
+  for (const key in attributes) {
+    const value = attributes[key];
+    const entry = RECURRING_ATTRIBUTES.entryFor(key, value);
+    const extended = entry === undefined ? undefined : SPAN_ATTRIBUTE_RUNS.extend(run, entry);
+    if (extended !== undefined) {
+      run = extended;
+      continue;
+    }
+    if (run !== start) writer.raw(run.bytes);
+    run = start;
+    if (entry !== undefined) {
+      writer.bytesField(SPAN_ATTRIBUTES, entry);
+      continue;
+    }
+    const at = writer.begin(SPAN_ATTRIBUTES);
+    writer.recurringStringField(1, key);
+    writeAnyValue(writer, 2, value);
+    writer.end(at);
+  }
+  if (run !== start) writer.raw(run.bytes);
+}
+
 function writeAttributes(writer: ProtobufWriter, field: number, attributes: Attributes | undefined): void {
   if (!attributes) return;
   for (const key in attributes) {
+    const value = attributes[key];
+    const entry = RECURRING_ATTRIBUTES.entryFor(key, value);
+    if (entry !== undefined) {
+      writer.bytesField(field, entry);
+      continue;
+    }
     const at = writer.begin(field);
-    writer.stringField(1, key);
-    writeAnyValue(writer, 2, attributes[key]);
+    writer.recurringStringField(1, key);
+    writeAnyValue(writer, 2, value);
     writer.end(at);
   }
 }
@@ -142,7 +180,7 @@ function writeKeyValueList(writer: ProtobufWriter, values: Record<string, unknow
 function writeEvent(writer: ProtobufWriter, event: TimedEvent): void {
   const at = writer.begin(11);
   writeTime(writer, 1, event.time);
-  writer.stringField(2, event.name);
+  writer.recurringStringField(2, event.name);
   writeAttributes(writer, 3, event.attributes);
   writeCount(writer, 4, event.droppedAttributesCount);
   writer.end(at);

@@ -7,6 +7,8 @@ export class ProtobufWriter {
   /** The bytes written so far are `buffer[0, length)`. */
   buffer: Buffer;
   length = 0;
+  private readonly lastTraceId: DecodedId = { hex: '', bytes: new Uint8Array(16) };
+  private readonly lastSpanId: DecodedId = { hex: '', bytes: new Uint8Array(8) };
 
   constructor(initialBytes = 64 * 1024) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
@@ -31,7 +33,11 @@ export class ProtobufWriter {
 
   /** A field key: field number and wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32). */
   tag(field: number, wireType: number): void {
-    this.varint((field << 3) | wireType);
+    const key = (field << 3) | wireType;
+    // Every field of the OTLP span messages has a one-byte key.
+    if (key > 0x7f) return this.varint(key);
+    this.ensure(1);
+    this.buffer[this.length++] = key;
   }
 
   /** An unsigned varint of up to 53 bits. */
@@ -117,16 +123,45 @@ export class ProtobufWriter {
     this.length += bytes;
   }
 
-  /** A bytes field holding the binary form of a lowercase hex id (trace or span id). */
+  /**
+   * A string field whose value recurs (an attribute key, a span name): its UTF-8 length and bytes are encoded once
+   * and copied after that, which costs a third of encoding the text again. Values that vary per span (paths, ids)
+   * belong in {@link stringField}, or they would only fill the cache.
+   */
+  recurringStringField(field: number, value: string): void {
+    let encoded = ENCODED_STRINGS.get(value);
+    if (encoded === undefined) {
+      if (ENCODED_STRINGS.size >= MAX_ENCODED_STRINGS) return this.stringField(field, value);
+      encoded = encodeLengthDelimited(value);
+      ENCODED_STRINGS.set(value, encoded);
+    }
+    this.tag(field, 2);
+    this.raw(encoded);
+  }
+
+  /**
+   * A bytes field holding the binary form of a lowercase hex id (trace or span id). The last id of each length is
+   * kept decoded: the spans of one request end together and repeat their trace id and each other's span ids.
+   */
   hexField(field: number, hex: string): void {
     const bytes = hex.length >>> 1;
     this.tag(field, 2);
     this.varint(bytes);
     this.ensure(bytes);
     const buffer = this.buffer;
-    let at = this.length;
-    for (let i = 0; i < hex.length; i += 2) buffer[at++] = (NIBBLE[hex.charCodeAt(i)] << 4) | NIBBLE[hex.charCodeAt(i + 1)];
-    this.length = at;
+    const at = this.length;
+    this.length = at + bytes;
+    const memo = bytes === 16 ? this.lastTraceId : bytes === 8 ? this.lastSpanId : undefined;
+    if (memo !== undefined && memo.hex === hex) {
+      const decoded = memo.bytes;
+      for (let i = 0; i < bytes; i++) buffer[at + i] = decoded[i];
+      return;
+    }
+    // One table load per byte, indexed by both digits' character codes; a character that is not a hex digit reads 0.
+    for (let i = 0; i < bytes; i++) buffer[at + i] = HEX_PAIRS[((hex.charCodeAt(2 * i) & 0x7f) << 7) | (hex.charCodeAt(2 * i + 1) & 0x7f)];
+    if (memo === undefined) return;
+    memo.hex = hex;
+    for (let i = 0; i < bytes; i++) memo.bytes[i] = buffer[at + i];
   }
 
   bytesField(field: number, bytes: Uint8Array): void {
@@ -137,9 +172,14 @@ export class ProtobufWriter {
 
   /** Bytes that are already protobuf, written as they are. */
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buffer.set(bytes, this.length);
-    this.length += bytes.length;
+    const size = bytes.length;
+    this.ensure(size);
+    const buffer = this.buffer;
+    const at = this.length;
+    // A short copy is cheaper as a loop than as a call to `set`.
+    if (size <= 16) for (let i = 0; i < size; i++) buffer[at + i] = bytes[i];
+    else buffer.set(bytes, at);
+    this.length = at + size;
   }
 
   /** Starts a nested message field; pass the result to {@link end} once its content is written. */
@@ -170,11 +210,44 @@ export class ProtobufWriter {
   }
 }
 
-/** The value of each hex digit's character code (upper and lower case). */
-const NIBBLE = new Uint8Array(128);
-for (let digit = 0; digit < 16; digit++) {
-  NIBBLE[digit.toString(16).charCodeAt(0)] = digit;
-  NIBBLE[digit.toString(16).toUpperCase().charCodeAt(0)] = digit;
+/** An id as hex and as the bytes it stands for. */
+interface DecodedId {
+  hex: string;
+  readonly bytes: Uint8Array;
+}
+
+/** The byte each pair of hex digits stands for, at `(first character code << 7) | second` (either case). */
+const HEX_PAIRS = new Uint8Array(1 << 14);
+for (let high = 0; high < 16; high++) {
+  for (let low = 0; low < 16; low++) {
+    for (const first of new Set([high.toString(16), high.toString(16).toUpperCase()])) {
+      for (const second of new Set([low.toString(16), low.toString(16).toUpperCase()])) {
+        HEX_PAIRS[(first.charCodeAt(0) << 7) | second.charCodeAt(0)] = (high << 4) | low;
+      }
+    }
+  }
+}
+
+/**
+ * Recurring strings as their length varint and UTF-8 bytes, shared by every writer. Bounded, for an app that names
+ * spans or keys attributes with unbounded values: past the bound, new strings are encoded each time.
+ */
+const ENCODED_STRINGS = new Map<string, Uint8Array>();
+const MAX_ENCODED_STRINGS = 4096;
+
+function encodeLengthDelimited(value: string): Uint8Array {
+  const text = Buffer.from(value, 'utf8');
+  const size = varintSize(text.length);
+  const encoded = new Uint8Array(size + text.length);
+  let length = text.length;
+  let at = 0;
+  while (length > 0x7f) {
+    encoded[at++] = (length & 0x7f) | 0x80;
+    length >>>= 7;
+  }
+  encoded[at++] = length;
+  encoded.set(text, at);
+  return encoded;
 }
 
 /** Bytes a varint of `value` takes. */

@@ -1,4 +1,4 @@
-import { context, SpanKind, trace, type Attributes } from '@opentelemetry/api';
+import { SpanKind, trace, type Attributes } from '@opentelemetry/api';
 import { startRpcEntry } from '../adapters/rpc.adapter.js';
 import { startWsEntry } from '../adapters/ws.adapter.js';
 import { traceClientProxies } from '../rpc/client-proxy.tracing.js';
@@ -7,6 +7,7 @@ import { TracingRuntime } from '../sdk/tracing-runtime.js';
 import { handlerAttributes, runInSpan } from '../span-runner.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 import { loadNestPipelineClasses, type PipelinePrototype } from './nest-pipelines.js';
+import { activeContext } from '../sdk/context-manager.js';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 type Transport = 'http' | 'rpc' | 'ws';
@@ -94,7 +95,7 @@ function traceHttpPipeline(pipeline: AnyFunction, handler: HandlerSpan): AnyFunc
   // Nest calls the pipeline with (request, response, next): named parameters spare every request an arguments array.
   return function (this: unknown, request: unknown, response: unknown, next: unknown): unknown {
     if (!runtime.running) return pipeline.call(this, request, response, next);
-    const active = context.active();
+    const active = activeContext();
     if (!trace.getSpan(active)?.isRecording()) return pipeline.call(this, request, response, next);
     const span = startOwnedSpan(runtime.tracer, handler.name, SpanKind.INTERNAL, { ...handler.attributes }, active);
     return runInSpan(span, active, () => pipeline.call(this, request, response, next));
@@ -113,7 +114,7 @@ function traceMessagePipeline(target: AnyFunction, callback: object, handler: Ha
     // A message handler gets (data, rpcContext); a gateway handler (client, data, pattern).
     const entry = transport === 'rpc' ? startRpcEntry(args[1], callback, tracer) : startWsEntry(args[2], callback, tracer);
     return runInSpan(entry.span, entry.context, () => {
-      const active = context.active();
+      const active = activeContext();
       return runInSpan(startOwnedSpan(tracer, handler.name, SpanKind.INTERNAL, { ...handler.attributes }, active), active, () => target.apply(this, args));
     });
   };

@@ -1,9 +1,17 @@
-import { context, trace, type Tracer } from '@opentelemetry/api';
+import { trace, type Tracer } from '@opentelemetry/api';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 import { nameRequestRoute, requestTrace, traceRequest } from './http-request-trace.js';
+import { activeContext, runInContext4 } from '../sdk/context-manager.js';
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** What the server spans need of the running SDK. */
+export interface ServerTracing {
+  readonly tracer: Tracer;
+  /** The headers the registered propagator extracts from, when known (see `traceRequest`). */
+  readonly contextHeaders: readonly string[] | undefined;
+}
 
 const WRAPPED = Symbol('nestjs-tracing.wrapped-listener');
 
@@ -14,16 +22,16 @@ const WRAPPED = Symbol('nestjs-tracing.wrapped-listener');
  */
 export function traceHttpServer(
   server: Pick<Server, 'listeners' | 'removeListener' | 'on'>,
-  tracer: () => Tracer | undefined,
+  tracing: () => ServerTracing | undefined,
   options: ResolvedOtelOptions['interceptor'],
 ): void {
   for (const listener of server.listeners('request') as (RequestListener & { [WRAPPED]?: true })[]) {
     if (listener[WRAPPED]) continue;
     const traced = function (this: unknown, request: IncomingMessage, response: ServerResponse): void {
-      const active = tracer();
-      const state = active ? traceRequest(request, response, active, options) : null;
+      const active = tracing();
+      const state = active ? traceRequest(request, response, active.tracer, options, active.contextHeaders) : null;
       if (!state) return listener.call(this, request, response);
-      context.with(state.context, callListener, undefined, listener, this, request, response);
+      runInContext4(state.context, callListener, listener, this, request, response);
     } as RequestListener & { [WRAPPED]?: true };
     traced[WRAPPED] = true;
     server.removeListener('request', listener);
@@ -64,13 +72,13 @@ export function restoreContextAtRoutes(adapter: object): void {
 function inRequestContext(handler: RouteHandlerFn): RouteHandlerFn {
   return function (this: unknown, request, response, next) {
     const state = requestTrace((request.raw ?? request) as IncomingMessage);
-    if (!state || trace.getSpan(context.active()) === state.span) return handler.call(this, request, response, next);
-    return context.with(state.context, callRoute, undefined, handler, this, request, response, next);
+    if (!state || trace.getSpan(activeContext()) === state.span) return handler.call(this, request, response, next);
+    return runInContext4(state.context, callRoute, handler, this, request, { response, next });
   };
 }
 
-function callRoute(handler: RouteHandlerFn, self: unknown, request: { raw?: IncomingMessage }, response: unknown, next: unknown): unknown {
-  return handler.call(self, request, response, next);
+function callRoute(handler: RouteHandlerFn, self: unknown, request: { raw?: IncomingMessage }, rest: { response: unknown; next: unknown }): unknown {
+  return handler.call(self, request, rest.response, rest.next);
 }
 
 /** The part of a Fastify instance the route hook needs. */

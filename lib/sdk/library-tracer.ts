@@ -1,5 +1,4 @@
 import {
-  context as contextApi,
   diag,
   INVALID_SPAN_CONTEXT,
   SamplingDecision,
@@ -27,6 +26,7 @@ import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opent
 import { hrTimeAt, newSpanId, newTraceId } from './span-ids.js';
 import { isValidSpanContext, LibrarySpanContext } from './library-span-context.js';
 import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';
+import { activeContext, runInContext } from './context-manager.js';
 
 /** What the library reads of the SDK's tracer: its configuration, so both make spans the same way. */
 interface SdkTracerInternals {
@@ -69,7 +69,7 @@ export class LibraryTracer implements Tracer {
   }
 
   /** The API's `startSpan`, for attributes from anywhere: they are validated once, as the SDK validates them. */
-  startSpan(name: string, options: SpanOptions = {}, parent: Context = contextApi.active()): Span {
+  startSpan(name: string, options: SpanOptions = {}, parent: Context = activeContext()): Span {
     if (options.startTime !== undefined || (options.links?.length ?? 0) > 0) return this.fallback.startSpan(name, options, parent);
     const attributes = options.attributes ? cleanAttributes(options.attributes, this.sdk._spanLimits) : undefined;
     return this.start(name, options.kind ?? SpanKind.INTERNAL, attributes?.attributes, attributes?.droppedAttributesCount ?? 0, options.root ? trace.deleteSpan(parent) : parent);
@@ -87,9 +87,9 @@ export class LibraryTracer implements Tracer {
     const fn = args[args.length - 1] as F;
     const options = (args.length > 1 ? args[0] : undefined) as SpanOptions | undefined;
     const parent = (args.length > 2 ? args[1] : undefined) as Context | undefined;
-    const parentContext = parent ?? contextApi.active();
+    const parentContext = parent ?? activeContext();
     const span = this.startSpan(name, options, parentContext);
-    return contextApi.with(trace.setSpan(parentContext, span), fn as (span: Span) => ReturnType<F>, undefined, span);
+    return runInContext(trace.setSpan(parentContext, span), fn as (span: Span) => ReturnType<F>, span);
   }
 
   private start(name: string, kind: SpanKind, attributes: Attributes | undefined, dropped: number, parent: Context): Span {

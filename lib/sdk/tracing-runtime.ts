@@ -20,6 +20,7 @@ import { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
 import { SpanObservers } from './span-observers.js';
 import { TracingSdk, type ShutdownReport } from './tracing-sdk.js';
 import type { ExportStatistics } from '../export/otlp-export-processor.js';
+import type { ServerTracing } from '../http/http-server.tracing.js';
 
 /** Who started the SDK; it decides what a warning tells the user to change. */
 export type StartSource = 'preload' | 'forRoot' | 'forRootAsync';
@@ -68,6 +69,11 @@ export class TracingRuntime {
   /** The tracer of the running SDK, or the API's no-op tracer when none runs. */
   get tracer(): Tracer {
     return this.sdk?.tracer ?? trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  }
+
+  /** What the server spans of the running SDK need (its tracer and the propagator's headers), if one runs. */
+  get serverTracing(): ServerTracing | undefined {
+    return this.sdk;
   }
 
   /**

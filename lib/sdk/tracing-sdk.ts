@@ -1,4 +1,4 @@
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { propagation, trace, type Tracer } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import {
   defaultResource,
@@ -11,14 +11,15 @@ import {
   type Resource,
   type ResourceDetector,
 } from '@opentelemetry/resources';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
 import type { ResolvedOtelOptions, ResourceDetectorName } from '../otel.options.js';
 import type { ExportStatistics } from '../export/otlp-export-processor.js';
 import { createSpanProcessors, ExportLedger } from './exporters.js';
 import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
+import { registerContextManager, unregisterContextManager } from './context-manager.js';
 import { LibraryTracer } from './library-tracer.js';
+import { contextHeadersOf } from '../propagation/context-headers.js';
 import { createPropagator } from '../propagation/propagators.js';
 import { createSampler } from './samplers.js';
 import { markRandomTraceIds } from '../propagation/random-trace-flag.js';
@@ -53,6 +54,11 @@ export class TracingSdk {
   private stopped?: Promise<ShutdownReport>;
   /** This SDK's tracer; callers read it at span time so that a restarted SDK is picked up. */
   readonly tracer: Tracer;
+  /**
+   * The request headers without which the registered propagator extracts nothing ({@link contextHeadersOf}), or
+   * undefined when unknown or when a propagator other than this SDK's is registered.
+   */
+  readonly contextHeaders: readonly string[] | undefined;
 
   constructor(
     readonly options: ResolvedOtelOptions,
@@ -68,9 +74,10 @@ export class TracingSdk {
       spanProcessors: this.processors,
       spanLimits: options.spanLimits,
     });
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    registerContextManager();
     const propagator = createPropagator(options.propagators);
-    propagation.setGlobalPropagator(baggage ? baggage.guard(propagator) : propagator);
+    const registered = propagation.setGlobalPropagator(baggage ? baggage.guard(propagator) : propagator);
+    this.contextHeaders = registered ? contextHeadersOf(options.propagators) : undefined;
     trace.setGlobalTracerProvider(this.provider);
     for (const instrumentation of instrumentations) {
       instrumentation.setTracerProvider(this.provider);
@@ -108,7 +115,7 @@ export class TracingSdk {
     // The API keeps globals registered; a later start in this process must be able to register anew.
     trace.disable();
     propagation.disable();
-    context.disable();
+    unregisterContextManager();
     return { flushed, lost, statistics };
   }
 }
