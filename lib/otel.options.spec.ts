@@ -188,6 +188,16 @@ describe('resolveOtelOptions: environment merging', () => {
     expect(resolve({ enabled: false }).enabled).toBe(false);
   });
 
+  it('matches a trailing-star glob as a literal prefix, and other globs star by star', () => {
+    const { interceptor } = resolve({ interceptor: { ignore: ['/api.v1*', '/a*b*c'] } });
+    const request = { headers: {} } as IncomingMessage;
+    expect(interceptor.ignore('/api.v1/users', request)).toBe(true);
+    expect(interceptor.ignore('/api.v1', request)).toBe(true);
+    expect(interceptor.ignore('/apixv1', request)).toBe(false);
+    expect(interceptor.ignore('/a-x-b-y-c', request)).toBe(true);
+    expect(interceptor.ignore('/a-x-c', request)).toBe(false);
+  });
+
   it('compiles ignore rules: exact paths, globs, RegExps and predicates', () => {
     const request = { headers: { 'x-probe': '1' } } as unknown as IncomingMessage;
     const { interceptor } = resolve({

@@ -101,6 +101,37 @@ describe('the OTLP span encoder', () => {
     expect(pipeline.statistics()).toMatchObject({ exported: spans.length, dropped: 0, failed: 0, queued: 0 });
   });
 
+  it('writes recurring attributes from its caches byte for byte as it encodes them the first time', async () => {
+    const tracer = trace.getTracer('encoder-test', '1.2.3');
+    const makeRequests = () => {
+      tracing.recorder.reset();
+      for (let i = 0; i < 80; i++) {
+        const attributes = {
+          'http.request.method': 'GET',
+          // More distinct values than a key may keep: cached at first, then written as it comes.
+          'url.path': `/items/${i}`,
+          'http.route': '/items/:id',
+          'http.response.status_code': i % 3 === 0 ? 404 : 200,
+          'nestjs.controller': 'ItemsController',
+          retried: i % 2 === 0,
+        };
+        // The same keys in another order make other runs of entries.
+        const reordered = Object.fromEntries(Object.entries(attributes).reverse());
+        tracer.startSpan('GET /items/:id', { kind: SpanKind.SERVER, attributes: i % 4 === 0 ? reordered : attributes }).end();
+      }
+      return [...tracing.recorder.spans];
+    };
+    for (let round = 0; round < 3; round++) {
+      const spans = makeRequests();
+      const transport = new CapturingTransport();
+      const pipeline = pipelineInto(transport, 1000);
+      for (const span of spans) pipeline.onEnd(span);
+      await pipeline.forceFlush();
+      await pipeline.shutdown();
+      expect(decode(transport.bodies[0])).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array));
+    }
+  });
+
   it('keeps only sampled spans and drops past the queue bound, counting them', async () => {
     const spans = makeSpans();
     const transport = new CapturingTransport();
