@@ -13,9 +13,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SpanSink } from './span-sink.js';
+import { variantOf as variantFromSpec, type Variant } from './variants.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,8 +32,6 @@ const { values: flags } = parseArgs({
   },
 });
 
-const APP = fileURLToPath(new URL('./app.js', import.meta.url));
-const PRELOAD = fileURLToPath(new URL('./official-preload.js', import.meta.url));
 const pinned = process.platform === 'linux';
 
 interface Route {
@@ -62,32 +60,7 @@ const ROUTES: Record<string, Route> = {
   },
 };
 
-interface Variant {
-  label: string;
-  env: Record<string, string>;
-  nodeArgs: string[];
-  /** The app to run; the baseline's for `baseline@…`. */
-  app: string;
-}
-
-/** Variants for the cost breakdown: the library with tracing disabled, or without its default instrumentations. */
-const BREAKDOWN: Record<string, Record<string, string>> = {
-  'nestjs-tracing-disabled': { BENCH_VARIANT: 'nestjs-tracing', BENCH_DISABLED: '1' },
-  'nestjs-tracing-bare': { BENCH_VARIANT: 'nestjs-tracing', BENCH_NO_INSTRUMENTATIONS: '1' },
-  'nestjs-tracing-noexport': { BENCH_VARIANT: 'nestjs-tracing', OTEL_TRACES_EXPORTER: 'none' },
-};
-
-function variantOf(spec: string): Variant {
-  const [name, ratio = '1'] = spec.split('@');
-  const preload = name === 'official' || name === 'nestjs-otel' ? ['--import', PRELOAD] : [];
-  if (name === 'baseline') {
-    if (!flags.baseline) throw new Error('baseline variants need --baseline DIR');
-    const app = fileURLToPath(new URL('build/bench/app.js', `file://${flags.baseline.replace(/\/?$/, '/')}`));
-    return { label: spec, env: { BENCH_VARIANT: 'nestjs-tracing', BENCH_RATIO: ratio }, nodeArgs: [], app };
-  }
-  const env = BREAKDOWN[name] ?? { BENCH_VARIANT: name };
-  return { label: spec, env: { ...env, BENCH_RATIO: ratio }, nodeArgs: preload, app: APP };
-}
+const variantOf = (spec: string): Variant => variantFromSpec(spec, flags.baseline);
 
 interface Sample {
   requests: number;
