@@ -131,7 +131,7 @@ export class ProtobufWriter {
   recurringStringField(field: number, value: string): void {
     let encoded = ENCODED_STRINGS.get(value);
     if (encoded === undefined) {
-      if (ENCODED_STRINGS.size >= MAX_ENCODED_STRINGS) return this.stringField(field, value);
+      if (ENCODED_STRINGS.size >= MAX_ENCODED_STRINGS || value.length > MAX_ENCODED_STRING_LENGTH) return this.stringField(field, value);
       encoded = encodeLengthDelimited(value);
       ENCODED_STRINGS.set(value, encoded);
     }
@@ -234,6 +234,8 @@ for (let high = 0; high < 16; high++) {
  */
 const ENCODED_STRINGS = new Map<string, Uint8Array>();
 const MAX_ENCODED_STRINGS = 4096;
+/** A longer name or key is encoded each time, so that the cache stays small (at most about 1 MB). */
+const MAX_ENCODED_STRING_LENGTH = 256;
 
 function encodeLengthDelimited(value: string): Uint8Array {
   const text = Buffer.from(value, 'utf8');

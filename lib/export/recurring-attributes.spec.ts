@@ -1,0 +1,41 @@
+import { ProtobufWriter } from './protobuf-writer.js';
+import { RecurringAttributeRuns, RecurringAttributes } from './recurring-attributes.js';
+
+const writeString = (writer: ProtobufWriter, field: number, value: unknown) => {
+  const at = writer.begin(field);
+  writer.stringField(1, String(value));
+  writer.end(at);
+};
+
+describe('recurring attribute entries', () => {
+  it('gives the same encoded entry for a pair seen again, and the bytes a writer would write', () => {
+    const cache = new RecurringAttributes(writeString);
+    const first = cache.entryFor('http.route', '/items/:id');
+    expect(cache.entryFor('http.route', '/items/:id')).toBe(first);
+    const writer = new ProtobufWriter(64);
+    writer.stringField(1, 'http.route');
+    writeString(writer, 2, '/items/:id');
+    expect(Buffer.from(first!)).toEqual(writer.copy());
+  });
+
+  it('stops keeping a key whose values vary, and never keeps arrays, objects or long strings', () => {
+    const cache = new RecurringAttributes(writeString);
+    for (let i = 0; i < 32; i++) expect(cache.entryFor('url.path', `/items/${i}`)).toBeDefined();
+    expect(cache.entryFor('url.path', '/items/32')).toBeUndefined();
+    // Varying from now on, also for values it kept before.
+    expect(cache.entryFor('url.path', '/items/0')).toBeUndefined();
+    expect(cache.entryFor('tags', ['a'])).toBeUndefined();
+    expect(cache.entryFor('body', 'x'.repeat(257))).toBeUndefined();
+    expect(cache.entryFor('ok', true)).toBeDefined();
+  });
+
+  it('joins runs of entries, each framed as the field, and finds a run again', () => {
+    const runs = new RecurringAttributeRuns(9);
+    const a = Uint8Array.of(1, 2);
+    const b = Uint8Array.of(3);
+    const ab = runs.extend(runs.extend(runs.start, a)!, b)!;
+    expect([...ab.bytes]).toEqual([0x4a, 2, 1, 2, 0x4a, 1, 3]);
+    expect(runs.extend(runs.extend(runs.start, a)!, b)).toBe(ab);
+    expect(runs.extend(runs.start, Uint8Array.from({ length: 3000 }))).toBeUndefined();
+  });
+});
