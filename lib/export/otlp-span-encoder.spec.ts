@@ -31,6 +31,17 @@ const pipelineInto = (transport: OtlpTransport, maxQueueSize: number) =>
     reportIntervalMillis: 60_000,
   });
 
+/** Exports `spans` through a pipeline of `maxQueueSize`; returns it, the bodies it sent, and its statistics before the flush. */
+async function exportThroughPipeline(spans: ReadableSpan[], maxQueueSize = 1000) {
+  const transport = new CapturingTransport();
+  const pipeline = pipelineInto(transport, maxQueueSize);
+  for (const span of spans) pipeline.onEnd(span);
+  const statistics = pipeline.statistics();
+  await pipeline.forceFlush();
+  await pipeline.shutdown();
+  return { pipeline, bodies: transport.bodies, beforeFlush: statistics };
+}
+
 const decode = (bytes: Uint8Array) =>
   OtlpTypes.request.toObject(OtlpTypes.request.decode(bytes), { longs: String, bytes: String, enums: String, defaults: true, oneofs: true });
 
@@ -87,14 +98,10 @@ describe('the OTLP span encoder', () => {
 
   it('produces, field by field, what OpenTelemetry\'s own serializer produces', async () => {
     const spans = makeSpans();
-    const transport = new CapturingTransport();
-    const pipeline = pipelineInto(transport, 1000);
-    for (const span of spans) pipeline.onEnd(span);
-    await pipeline.forceFlush();
-    await pipeline.shutdown();
-    expect(transport.bodies).toHaveLength(1);
+    const { pipeline, bodies } = await exportThroughPipeline(spans);
+    expect(bodies).toHaveLength(1);
 
-    const ours = decode(transport.bodies[0]);
+    const ours = decode(bodies[0]);
     const theirs = decode(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
     // The same resource, scopes and spans; spans compared per scope in the order they ended.
     expect(ours).toEqual(theirs);
@@ -123,24 +130,16 @@ describe('the OTLP span encoder', () => {
     };
     for (let round = 0; round < 3; round++) {
       const spans = makeRequests();
-      const transport = new CapturingTransport();
-      const pipeline = pipelineInto(transport, 1000);
-      for (const span of spans) pipeline.onEnd(span);
-      await pipeline.forceFlush();
-      await pipeline.shutdown();
-      expect(decode(transport.bodies[0])).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array));
+      const { bodies } = await exportThroughPipeline(spans);
+      expect(decode(bodies[0])).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array));
     }
   });
 
   it('keeps only sampled spans and drops past the queue bound, counting them', async () => {
     const spans = makeSpans();
-    const transport = new CapturingTransport();
-    const pipeline = pipelineInto(transport, 10);
-    for (const span of spans) pipeline.onEnd(span);
-    expect(pipeline.statistics()).toMatchObject({ queued: 10, dropped: spans.length - 10 });
-    await pipeline.forceFlush();
-    await pipeline.shutdown();
-    expect((decode(transport.bodies[0]) as { resourceSpans: unknown[] }).resourceSpans).toHaveLength(1);
+    const { pipeline, bodies, beforeFlush } = await exportThroughPipeline(spans, 10);
+    expect(beforeFlush).toMatchObject({ queued: 10, dropped: spans.length - 10 });
+    expect((decode(bodies[0]) as { resourceSpans: unknown[] }).resourceSpans).toHaveLength(1);
     expect(pipeline.statistics()).toMatchObject({ exported: 10, queued: 0 });
   });
 });

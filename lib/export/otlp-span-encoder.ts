@@ -91,35 +91,27 @@ const SPAN_ATTRIBUTE_RUNS = new RecurringAttributeRuns(SPAN_ATTRIBUTES);
 
 /** `Span.attributes`, with runs of recurring entries written as one block each. */
 function writeSpanAttributes(writer: ProtobufWriter, attributes: Attributes): void {
-  const start = SPAN_ATTRIBUTE_RUNS.start;
+  writeAttributes(writer, SPAN_ATTRIBUTES, attributes, SPAN_ATTRIBUTE_RUNS);
+}
+
+/**
+ * Attributes as `KeyValue` fields: a recurring pair as its cached entry, and with `runs`, consecutive cached entries as
+ * one block (an entry that is not cached, or a run that cannot grow, ends the block).
+ */
+function writeAttributes(writer: ProtobufWriter, field: number, attributes: Attributes | undefined, runs?: RecurringAttributeRuns): void {
+  if (!attributes) return;
+  const start = runs?.start;
   let run = start;
   for (const key in attributes) {
     const value = attributes[key];
     const entry = RECURRING_ATTRIBUTES.entryFor(key, value);
-    const extended = entry === undefined ? undefined : SPAN_ATTRIBUTE_RUNS.extend(run, entry);
+    const extended = entry === undefined || run === undefined ? undefined : runs!.extend(run, entry);
     if (extended !== undefined) {
       run = extended;
       continue;
     }
-    if (run !== start) writer.raw(run.bytes);
+    if (run !== start) writer.raw(run!.bytes);
     run = start;
-    if (entry !== undefined) {
-      writer.bytesField(SPAN_ATTRIBUTES, entry);
-      continue;
-    }
-    const at = writer.begin(SPAN_ATTRIBUTES);
-    writer.recurringStringField(1, key);
-    writeAnyValue(writer, 2, value);
-    writer.end(at);
-  }
-  if (run !== start) writer.raw(run.bytes);
-}
-
-function writeAttributes(writer: ProtobufWriter, field: number, attributes: Attributes | undefined): void {
-  if (!attributes) return;
-  for (const key in attributes) {
-    const value = attributes[key];
-    const entry = RECURRING_ATTRIBUTES.entryFor(key, value);
     if (entry !== undefined) {
       writer.bytesField(field, entry);
       continue;
@@ -129,6 +121,7 @@ function writeAttributes(writer: ProtobufWriter, field: number, attributes: Attr
     writeAnyValue(writer, 2, value);
     writer.end(at);
   }
+  if (run !== start) writer.raw(run!.bytes);
 }
 
 /** An `AnyValue` as OpenTelemetry maps attribute values: integers as int, other numbers as double. */
