@@ -1,5 +1,6 @@
 /**
- * The benchmark's Nest 12 app. One process per variant (BENCH_VARIANT): `none` (no tracing), `nestjs-tracing`
+ * The benchmark's Nest 12 app. One process per variant (BENCH_VARIANT): `none` (no tracing), `als` (no tracing,
+ * but every request runs inside an AsyncLocalStorage run, as a tracer's context does), `nestjs-tracing`
  * (sampling BENCH_RATIO), `official` (preloaded NodeSDK, see official-preload.ts) and `nestjs-otel`.
  * Prints `listening <port>`; on SIGTERM closes, flushes, prints `spans-ended <n>` and exits.
  */
@@ -21,6 +22,8 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { trace } from '@opentelemetry/api';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanCounter } from './span-counter.js';
 
@@ -113,6 +116,21 @@ async function tracingSetup(counter: SpanCounter): Promise<{ imports: DynamicMod
   return { imports: [], spans: new NoSpans() };
 }
 
+/**
+ * The floor of any tracer that propagates context: each request runs inside `AsyncLocalStorage.run()` with a store
+ * of its own, as the library runs it inside its server span's context, and nothing else.
+ */
+function runRequestsInAsyncContext(server: Server): void {
+  const storage = new AsyncLocalStorage<{ request: number }>();
+  let requests = 0;
+  for (const listener of server.listeners('request') as ((...args: unknown[]) => void)[]) {
+    server.removeListener('request', listener);
+    server.on('request', function (this: unknown, request: unknown, response: unknown) {
+      storage.run({ request: requests++ }, () => listener.call(this, request, response));
+    });
+  }
+}
+
 async function main(): Promise<void> {
   const preloaded = (globalThis as { benchSpanCounter?: SpanCounter }).benchSpanCounter;
   const counter = preloaded ?? new SpanCounter();
@@ -125,6 +143,7 @@ async function main(): Promise<void> {
     process.env.BENCH_PLATFORM === 'fastify'
       ? await NestFactory.create(BenchModule, new FastifyAdapter(), { logger: ['error', 'warn'] })
       : await NestFactory.create(BenchModule, { logger: ['error', 'warn'] });
+  if (variant === 'als') runRequestsInAsyncContext(app.getHttpServer() as Server);
   await app.listen(0, '127.0.0.1');
   console.log(`listening ${(app.getHttpServer().address() as AddressInfo).port}`);
   process.once('SIGTERM', async () => {

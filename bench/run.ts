@@ -1,15 +1,24 @@
 /**
- * `npm run bench`: what tracing costs a Nest 12 app. Each variant runs as its own process pinned to CPU 0,
- * while autocannon and the OTLP sink run here on CPU 1. Variants are interleaved (A B C A B C ...) over several
- * rounds because the machine is shared and noisy; every ratio is to `none` from the same round.
+ * `npm run bench`: what tracing costs a Nest 12 app. Every variant runs as its own process pinned to CPU 0, all of
+ * them started at once; autocannon and one OTLP sink per variant run here on CPU 1. The machine is shared and
+ * its speed drifts by tens of percent within a minute, so load goes to one process at a time in short slices,
+ * each variant's slice between two slices of `none`: a variant's ratio in a round is its req/s over the mean of the
+ * two `none` slices around it, and the table gives the median over the rounds. CPU µs per request (user + system,
+ * from /proc) are read over the same slices. Latency is measured twice: at saturation (50 connections, so p99 is
+ * mostly queueing and follows throughput) and at a fixed rate, a fraction of what `none` served, where p99 shows
+ * what tracing adds to a request rather than how far the core is overloaded (a variant that cannot serve that rate
+ * is marked so).
  *
- * Flags: --rounds N (3), --duration S (10), --warmup S (3), --connections N (50), --routes tiny,items,async,json,continued,
- * --platforms express,fastify, --variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE,
- * --baseline DIR: a checkout of an earlier version, built (`npm run build && npm run build:bench`), whose app runs
- * as the variants `baseline@<ratio>` in the same rounds, so a change is compared with what it replaces.
+ * Flags: --rounds N (8), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
+ * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.4: the fixed rate as a fraction of none's
+ * median req/s),
+ * --routes tiny,items,async,json,health,continued, --platforms express,fastify, --variants none,nestjs-tracing@1,...,
+ * --soak S (0: off), --out FILE, --node PATH (the Node binary the apps run on;
+ * this runner's by default), --baseline DIR: a checkout of an earlier version, built (`npm run build && npm run
+ * build:bench`), whose app runs as the variants `baseline@<ratio>` in the same rounds.
  */
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -19,20 +28,29 @@ import { variantOf as variantFromSpec, type Variant } from './variants.js';
 
 const { values: flags } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '8' },
+    slice: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
+    latency: { type: 'string', default: '4' },
+    'latency-rounds': { type: 'string', default: '3' },
+    rate: { type: 'string', default: '0.4' },
     routes: { type: 'string', default: 'tiny' },
     platforms: { type: 'string', default: 'express' },
-    variants: { type: 'string', default: 'none,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official@1,official@0.1,nestjs-otel@1,nestjs-otel@0.1' },
+    variants: {
+      type: 'string',
+      default: 'none,als,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official@1,official@0.1,nestjs-otel@1,nestjs-otel@0.1',
+    },
     soak: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results.md' },
+    node: { type: 'string', default: process.execPath },
     baseline: { type: 'string' },
   },
 });
 
 const pinned = process.platform === 'linux';
+/** Clock ticks per second of /proc/<pid>/stat. */
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 interface Route {
   path: string;
@@ -62,20 +80,29 @@ const ROUTES: Record<string, Route> = {
 
 const variantOf = (spec: string): Variant => variantFromSpec(spec, flags.baseline);
 
-interface Sample {
+/** One variant's app, running, with the sink that counts its spans. */
+interface App {
+  readonly variant: Variant;
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly sink: SpanSink;
+  readonly output: () => string;
+}
+
+/** What one slice of load measured. */
+interface Slice {
   requests: number;
   rps: number;
   p50: number;
   p99: number;
-  rssMb: number;
+  cpuMicros: number;
   errors: number;
-  spansEnded: number;
-  spansReceived: number;
 }
 
-async function startVariant(variant: Variant, platform: string, sink: SpanSink): Promise<{ child: ChildProcess; port: number }> {
-  const command = pinned ? 'taskset' : process.execPath;
-  const args = [...(pinned ? ['-c', '0', process.execPath] : []), ...variant.nodeArgs, variant.app];
+async function startApp(variant: Variant, platform: string): Promise<App> {
+  const sink = await SpanSink.start();
+  const command = pinned ? 'taskset' : flags.node;
+  const args = [...(pinned ? ['-c', '0', flags.node] : []), ...variant.nodeArgs, variant.app];
   const child = spawn(command, args, {
     env: {
       ...process.env,
@@ -102,63 +129,55 @@ async function startVariant(variant: Variant, platform: string, sink: SpanSink):
       }
     }, 50);
   });
-  (child as ChildProcess & { output: () => string }).output = () => output;
-  return { child, port };
+  return { variant, child, port, sink, output: () => output };
 }
 
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+/** Ends an app and reports what it ended and what its sink received. */
+async function stopApp(app: App): Promise<{ ended: number; received: number; peakRssMb: number }> {
+  const peakRssMb = procStatus(app.child.pid as number, 'VmHWM') / 1024;
+  app.child.kill('SIGTERM');
+  if (app.child.exitCode === null) await once(app.child, 'exit');
+  const output = app.output();
+  // What the library logged about spans it could not deliver, so a gap in the table has its reason beside it.
+  for (const line of output.match(/^.*(Spans lost|not exported at shutdown).*$/gm) ?? []) process.stderr.write(`  ${app.variant.label}: ${line.trim()}\n`);
+  // The app flushed before exiting; give the sink a moment to decode the last export.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await app.sink.stop();
+  return { ended: Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1), received: app.sink.received, peakRssMb };
 }
 
-function rssMb(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return kb / 1024;
+/** A field of /proc/<pid>/status, in kB. taskset execs node in place, so the child's pid is node's. */
+function procStatus(pid: number, field: string): number {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
 
-async function load(port: number, route: Route, seconds: number, connections: number): Promise<autocannon.Result> {
-  return autocannon({
-    url: `http://127.0.0.1:${port}${route.path}`,
+/** User plus system CPU time of a process so far, in microseconds. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1e6;
+}
+
+async function load(app: App, route: Route, seconds: number, rate?: number): Promise<Slice> {
+  const pid = app.child.pid as number;
+  const cpuBefore = cpuMicros(pid);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${app.port}${route.path}`,
     method: route.method,
     headers: route.headers,
     body: route.body,
-    connections,
+    connections: Number(flags.connections),
     duration: seconds,
+    ...(rate ? { overallRate: rate } : {}),
   });
-}
-
-async function measure(variant: Variant, platform: string, route: Route, sink: SpanSink): Promise<Sample> {
-  const { child, port } = await startVariant(variant, platform, sink);
-  const before = sink.received;
-  await load(port, route, Number(flags.warmup), Number(flags.connections));
-  const result = await load(port, route, Number(flags.duration), Number(flags.connections));
-  const pid = pinned ? await childNodePid(child) : (child.pid as number);
-  const rss = peakRssMb(pid);
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-  const output = (child as ChildProcess & { output: () => string }).output();
-  const ended = Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1);
-  // What the library logged about spans it could not deliver, so a gap in the table has its reason beside it.
-  for (const line of output.match(/^.*(Spans lost|not exported at shutdown).*$/gm) ?? []) process.stderr.write(`  ${variant.label}: ${line.trim()}\n`);
-  // The app flushed before exiting; give the sink a moment to decode the last export.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const received = sink.received - before;
+  const requests = result.requests.total;
   return {
-    requests: result.requests.total,
+    requests,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    rssMb: rss,
+    cpuMicros: requests > 0 ? (cpuMicros(pid) - cpuBefore) / requests : 0,
     errors: result.errors + result.non2xx,
-    spansEnded: ended,
-    spansReceived: received,
   };
-}
-
-/** taskset execs node in place, so the pid is the same; kept as a function in case a wrapper forks. */
-async function childNodePid(child: ChildProcess): Promise<number> {
-  return child.pid as number;
 }
 
 const median = (values: number[]) => {
@@ -168,64 +187,124 @@ const median = (values: number[]) => {
 };
 const range = (values: number[], digits = 2) => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
 
-async function soak(seconds: number, sink: SpanSink): Promise<string> {
-  const { child, port } = await startVariant(variantOf('nestjs-tracing@1'), 'express', sink);
+interface Measured {
+  slices: Slice[];
+  ratios: number[];
+  cpuRatios: number[];
+  atRate: Slice[];
+}
+
+/**
+ * Rounds of slices: `none`, then each other variant followed by `none` again, starting from a different variant
+ * each round so that no variant always follows the same one.
+ */
+async function measureRoute(apps: App[], route: Route, label: string): Promise<{ measured: Map<string, Measured>; rate: number }> {
+  const none = apps.find((app) => app.variant.label === 'none');
+  if (!none) throw new Error('the variants must include none, the reference of every ratio');
+  const others = apps.filter((app) => app !== none);
+  const measured = new Map<string, Measured>(apps.map((app) => [app.variant.label, { slices: [], ratios: [], cpuRatios: [], atRate: [] }]));
+  const seconds = Number(flags.slice);
+  for (const app of apps) await load(app, route, Number(flags.warmup));
+  for (let round = 0; round < Number(flags.rounds); round++) {
+    let before = await load(none, route, seconds);
+    measured.get('none')!.slices.push(before);
+    for (let i = 0; i < others.length; i++) {
+      const app = others[(i + round) % others.length];
+      const slice = await load(app, route, seconds);
+      const after = await load(none, route, seconds);
+      const entry = measured.get(app.variant.label)!;
+      entry.slices.push(slice);
+      entry.ratios.push(slice.rps / ((before.rps + after.rps) / 2));
+      entry.cpuRatios.push(slice.cpuMicros / ((before.cpuMicros + after.cpuMicros) / 2));
+      measured.get('none')!.slices.push(after);
+      before = after;
+    }
+    const line = others.map((app) => `${app.variant.label} ${measured.get(app.variant.label)!.ratios.at(-1)!.toFixed(3)}`).join(', ');
+    process.stderr.write(`${label} round ${round + 1}: none ${before.rps.toFixed(0)} req/s; ${line}\n`);
+  }
+  const noneEntry = measured.get('none')!;
+  noneEntry.ratios = noneEntry.slices.map(() => 1);
+  noneEntry.cpuRatios = noneEntry.slices.map(() => 1);
+  const rate = Math.round(median(noneEntry.slices.map((s) => s.rps)) * Number(flags.rate));
+  // Stalls of the VM hit whichever app is loaded at the time, so the fixed-rate runs are interleaved in rounds too.
+  const latencySeconds = Number(flags.latency);
+  for (let round = 0; latencySeconds > 0 && round < Number(flags['latency-rounds']); round++) {
+    for (const app of apps) measured.get(app.variant.label)!.atRate.push(await load(app, route, latencySeconds, rate));
+    const line = apps.map((app) => `${app.variant.label} ${measured.get(app.variant.label)!.atRate.at(-1)!.p99}`).join(', ');
+    process.stderr.write(`${label} p99 ms at ${rate} req/s, round ${round + 1}: ${line}\n`);
+  }
+  return { measured, rate };
+}
+
+/**
+ * Median p99 at the fixed rate over the rounds, with what the app served when it could not keep up (then p99 is
+ * queueing again).
+ */
+function atRate(slices: Slice[], rate: number): string {
+  if (slices.length === 0) return '—';
+  const p99 = median(slices.map((s) => s.p99)).toFixed(1);
+  const served = median(slices.map((s) => s.rps));
+  return served < rate * 0.95 ? `${p99} (served ${served.toFixed(0)})` : p99;
+}
+
+async function soak(seconds: number): Promise<string> {
+  const app = await startApp(variantOf('nestjs-tracing@1'), 'express');
   const samples: number[] = [];
-  const pid = child.pid as number;
-  const sampler = setInterval(() => samples.push(rssMb(pid)), 5000);
-  await load(port, ROUTES.tiny, seconds, Number(flags.connections));
+  const pid = app.child.pid as number;
+  const sampler = setInterval(() => samples.push(procStatus(pid, 'VmRSS') / 1024), 5000);
+  await load(app, ROUTES.tiny, seconds);
   clearInterval(sampler);
-  child.kill('SIGTERM');
-  await once(child, 'exit');
+  await stopApp(app);
   return `RSS of nestjs-tracing@1 under load on /tiny, every 5 s for ${seconds} s (MB): ${samples.map((s) => s.toFixed(0)).join(', ')}`;
+}
+
+async function appNodeVersion(): Promise<string> {
+  return execFileSync(flags.node, ['--version'], { encoding: 'utf8' }).trim();
 }
 
 async function main(): Promise<void> {
   if (pinned) spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-  const sink = await SpanSink.start();
   const variants = flags.variants.split(',').map(variantOf);
-  const rounds = Number(flags.rounds);
   const lines: string[] = [];
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
-  lines.push(`Machine: ${machine}. App pinned to CPU 0, autocannon and the OTLP sink to CPU 1: ${pinned ? 'yes (taskset)' : 'no'}.`);
-  lines.push(`Load: autocannon, ${flags.connections} connections, ${flags.warmup} s warm-up then ${flags.duration} s measured, ${rounds} interleaved rounds.`);
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
+  lines.push(`Machine: ${machine}. Apps on Node ${await appNodeVersion()}, the runner on Node ${process.version}.`);
+  lines.push(`Apps pinned to CPU 0, autocannon and the OTLP sinks to CPU 1: ${pinned ? 'yes (taskset)' : 'no'}.`);
+  lines.push(
+    `Load: autocannon, ${flags.connections} connections; ${flags.warmup} s warm-up per app, then ${flags.rounds} rounds of ` +
+      `${flags.slice} s slices, each variant's between two of none; then ${flags['latency-rounds']} rounds of ${flags.latency} s ` +
+      `per app at a fixed rate (${flags.rate} of none's median req/s; p99 is the median over those rounds).`,
+  );
   for (const platform of flags.platforms.split(',')) {
     for (const routeName of flags.routes.split(',')) {
       const route = ROUTES[routeName];
-      const results = new Map<string, Sample[]>(variants.map((v) => [v.label, []]));
-      const ratios = new Map<string, number[]>(variants.map((v) => [v.label, []]));
-      for (let round = 0; round < rounds; round++) {
-        const samples = new Map<string, Sample>();
-        for (const variant of variants) {
-          const sample = await measure(variant, platform, route, sink);
-          samples.set(variant.label, sample);
-          results.get(variant.label)?.push(sample);
-          process.stderr.write(`${platform} ${routeName} round ${round + 1} ${variant.label}: ${sample.rps.toFixed(0)} req/s\n`);
-        }
-        const floor = samples.get('none')?.rps;
-        for (const [label, sample] of samples) if (floor) ratios.get(label)?.push(sample.rps / floor);
-      }
+      const apps: App[] = [];
+      for (const variant of variants) apps.push(await startApp(variant, platform));
+      const { measured, rate } = await measureRoute(apps, route, `${platform} ${routeName}`);
+      const stopped = new Map<string, Awaited<ReturnType<typeof stopApp>>>();
+      for (const app of apps) stopped.set(app.variant.label, await stopApp(app));
       const upstream = route.headers?.traceparent ? ' with traceparent and tracestate (a sampled upstream)' : '';
       lines.push('', `### ${platform}, ${route.method} ${route.path}${upstream}`, '');
-      lines.push('| variant | req/s (median) | vs none (median, min–max) | p50 ms | p99 ms | peak RSS MB | spans received / ended | errors |');
-      lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+      lines.push(
+        `| variant | req/s (median) | vs none (median, min–max) | CPU µs/req | CPU vs none | p50 ms | p99 ms | p99 ms at ${rate} req/s | peak RSS MB | spans received / ended | errors |`,
+      );
+      lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const variant of variants) {
-        const samples = results.get(variant.label) ?? [];
-        const vsNone = ratios.get(variant.label) ?? [];
-        const received = samples.reduce((sum, s) => sum + s.spansReceived, 0);
-        const ended = samples.reduce((sum, s) => sum + s.spansEnded, 0);
-        const spans = variant.label === 'none' ? '—' : ended >= 0 ? `${received} / ${ended}` : `${received} / ?`;
+        const entry = measured.get(variant.label)!;
+        const { ended, received, peakRssMb } = stopped.get(variant.label)!;
+        const spans = !variant.env.BENCH_VARIANT?.startsWith('nestjs') && variant.nodeArgs.length === 0 ? '—' : ended >= 0 ? `${received} / ${ended}` : `${received} / ?`;
+        const slices = entry.slices;
+        const errors = [...slices, ...entry.atRate].reduce((sum, s) => sum + s.errors, 0);
         lines.push(
-          `| ${variant.label} | ${median(samples.map((s) => s.rps)).toFixed(0)} | ${vsNone.length ? `${median(vsNone).toFixed(3)} (${range(vsNone, 3)})` : '—'} | ` +
-            `${median(samples.map((s) => s.p50)).toFixed(1)} | ${median(samples.map((s) => s.p99)).toFixed(1)} | ${median(samples.map((s) => s.rssMb)).toFixed(0)} | ` +
-            `${spans} | ${samples.reduce((sum, s) => sum + s.errors, 0)} |`,
+          `| ${variant.label} | ${median(slices.map((s) => s.rps)).toFixed(0)} | ${median(entry.ratios).toFixed(3)} (${range(entry.ratios, 3)}) | ` +
+            `${median(slices.map((s) => s.cpuMicros)).toFixed(1)} | ${median(entry.cpuRatios).toFixed(3)} | ` +
+            `${median(slices.map((s) => s.p50)).toFixed(1)} | ${median(slices.map((s) => s.p99)).toFixed(1)} | ${atRate(entry.atRate, rate)} | ` +
+            `${peakRssMb.toFixed(0)} | ${spans} | ${errors} |`,
         );
       }
     }
   }
   const soakSeconds = Number(flags.soak);
-  if (soakSeconds > 0) lines.push('', await soak(soakSeconds, sink));
-  await sink.stop();
+  if (soakSeconds > 0) lines.push('', await soak(soakSeconds));
   const report = `${lines.join('\n')}\n`;
   writeFileSync(flags.out, report);
   process.stdout.write(report);
