@@ -1,29 +1,29 @@
 /**
  * `npm run bench`: what tracing costs a Nest 12 app. Every variant runs as its own process pinned to CPU 0, all of
- * them started at once; autocannon and one OTLP sink per variant run here on CPU 1. The machine is shared and
- * its speed drifts by tens of percent within a minute, so load goes to one process at a time in short slices,
- * each variant's slice between two slices of `none`: a variant's ratio in a round is its req/s over the mean of the
- * two `none` slices around it, and the table gives the median over the rounds. CPU µs per request (user + system,
- * from /proc) are read over the same slices. Latency is measured twice: at saturation (50 connections, so p99 is
- * mostly queueing and follows throughput) and at a fixed rate, a fraction of what `none` served, where p99 shows
- * what tracing adds to a request rather than how far the core is overloaded (a variant that cannot serve that rate
- * is marked so).
+ * them started at once; autocannon runs here on CPU 1, beside a process with one OTLP sink per variant
+ * (sink-host.ts). The machine is shared and its speed drifts by tens of percent within a minute, so load goes to
+ * one app at a time in short slices, each variant's slice between two slices of `none`: a variant's ratio in a
+ * round is its req/s over the mean of the two `none` slices around it, and the table gives the median over the
+ * rounds. CPU µs per request (user + system, from /proc) are read over the same slices. Latency is measured twice:
+ * at saturation (50 connections, so p99 is mostly queueing and follows throughput) and at a fixed rate, a fraction
+ * of what `none` served, where p99 shows what tracing adds to a request rather than how far the core is overloaded
+ * (a variant that cannot serve that rate is marked so).
  *
  * Flags: --rounds N (8), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
  * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.4: the fixed rate as a fraction of none's
- * median req/s),
- * --routes tiny,items,async,json,health,continued, --platforms express,fastify, --variants none,nestjs-tracing@1,...,
- * --soak S (0: off), --out FILE, --node PATH (the Node binary the apps run on;
- * this runner's by default), --baseline DIR: a checkout of an earlier version, built (`npm run build && npm run
+ * median req/s), --routes tiny,items,async,json,health,continued, --platforms express,fastify,
+ * --variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE, --node PATH (the Node binary the apps run
+ * on; this runner's by default), --baseline DIR: a checkout of an earlier version, built (`npm run build && npm run
  * build:bench`), whose app runs as the variants `baseline@<ratio>` in the same rounds.
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { SpanSink } from './span-sink.js';
+import type { SinkReply, SinkRequest } from './sink-host.js';
 import { variantOf as variantFromSpec, type Variant } from './variants.js';
 
 const { values: flags } = parseArgs({
@@ -80,12 +80,59 @@ const ROUTES: Record<string, Route> = {
 
 const variantOf = (spec: string): Variant => variantFromSpec(spec, flags.baseline);
 
+/** One sink in the sink process, by its port. */
+interface RemoteSink {
+  readonly port: number;
+  readonly url: string;
+}
+
+/** The sink process (sink-host.ts): starts sinks and reads their counts over IPC. */
+class SinkHost {
+  private readonly child: ChildProcess;
+  private nextId = 0;
+  private readonly pending = new Map<number, (reply: SinkReply) => void>();
+
+  constructor() {
+    const script = fileURLToPath(new URL('./sink-host.js', import.meta.url));
+    const [command, args] = pinned ? ['taskset', ['-c', '1', process.execPath, script]] : [process.execPath, [script]];
+    this.child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (reply: SinkReply) => {
+      this.pending.get(reply.id)?.(reply);
+      this.pending.delete(reply.id);
+    });
+  }
+
+  async start(): Promise<RemoteSink> {
+    const { port } = await this.ask({ id: this.nextId++, op: 'start' });
+    return { port: port!, url: `http://127.0.0.1:${port}` };
+  }
+
+  /** Closes the sink and returns the spans it received. */
+  async stop(sink: RemoteSink): Promise<number> {
+    return (await this.ask({ id: this.nextId++, op: 'stop', port: sink.port })).received ?? 0;
+  }
+
+  close(): void {
+    this.child.disconnect();
+  }
+
+  private ask(request: SinkRequest): Promise<SinkReply> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.id, (reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
+      this.child.send(request);
+    });
+  }
+}
+
+/** Started by main(), once this process is pinned. */
+let sinkHost: SinkHost;
+
 /** One variant's app, running, with the sink that counts its spans. */
 interface App {
   readonly variant: Variant;
   readonly child: ChildProcess;
   readonly port: number;
-  readonly sink: SpanSink;
+  readonly sink: RemoteSink;
   readonly output: () => string;
 }
 
@@ -100,7 +147,7 @@ interface Slice {
 }
 
 async function startApp(variant: Variant, platform: string): Promise<App> {
-  const sink = await SpanSink.start();
+  const sink = await sinkHost.start();
   const command = pinned ? 'taskset' : flags.node;
   const args = [...(pinned ? ['-c', '0', flags.node] : []), ...variant.nodeArgs, variant.app];
   const child = spawn(command, args, {
@@ -142,8 +189,8 @@ async function stopApp(app: App): Promise<{ ended: number; received: number; pea
   for (const line of output.match(/^.*(Spans lost|not exported at shutdown).*$/gm) ?? []) process.stderr.write(`  ${app.variant.label}: ${line.trim()}\n`);
   // The app flushed before exiting; give the sink a moment to decode the last export.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  await app.sink.stop();
-  return { ended: Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1), received: app.sink.received, peakRssMb };
+  const received = await sinkHost.stop(app.sink);
+  return { ended: Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1), received, peakRssMb };
 }
 
 /** A field of /proc/<pid>/status, in kB. taskset execs node in place, so the child's pid is node's. */
@@ -264,11 +311,12 @@ async function appNodeVersion(): Promise<string> {
 
 async function main(): Promise<void> {
   if (pinned) spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  sinkHost = new SinkHost();
   const variants = flags.variants.split(',').map(variantOf);
   const lines: string[] = [];
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
   lines.push(`Machine: ${machine}. Apps on Node ${await appNodeVersion()}, the runner on Node ${process.version}.`);
-  lines.push(`Apps pinned to CPU 0, autocannon and the OTLP sinks to CPU 1: ${pinned ? 'yes (taskset)' : 'no'}.`);
+  lines.push(`Apps pinned to CPU 0; autocannon, and the OTLP sinks in a process of their own, on CPU 1: ${pinned ? 'yes (taskset)' : 'no'}.`);
   lines.push(
     `Load: autocannon, ${flags.connections} connections; ${flags.warmup} s warm-up per app, then ${flags.rounds} rounds of ` +
       `${flags.slice} s slices, each variant's between two of none; then ${flags['latency-rounds']} rounds of ${flags.latency} s ` +
@@ -305,6 +353,7 @@ async function main(): Promise<void> {
   }
   const soakSeconds = Number(flags.soak);
   if (soakSeconds > 0) lines.push('', await soak(soakSeconds));
+  sinkHost.close();
   const report = `${lines.join('\n')}\n`;
   writeFileSync(flags.out, report);
   process.stdout.write(report);
