@@ -1,6 +1,7 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import * as moduleApi from 'node:module';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import type { InstrumentationName, ResolvedOtelOptions } from '../otel.options.js';
@@ -131,18 +132,51 @@ export function patchDriversLoadedEarly(drivers: ReadonlyMap<Instrumentation, re
 const DRIVERS_NEST_IMPORTS = new Set(['kafkajs', 'ioredis']);
 
 /**
- * Loads the {@link DRIVERS_NEST_IMPORTS} the app has, and whose instrumentation is on, through the hooked `require`:
- * Node then answers Nest's later `import()` with the patched module from the CommonJS cache. For starts that no
- * ES module loader hook watches (a CommonJS app, or `forRoot` without the preload).
+ * Has the {@link DRIVERS_NEST_IMPORTS} the app has, and whose instrumentation is on, loaded through the hooked
+ * `require`: Node then answers Nest's later `import()` with the patched module from the CommonJS cache. For starts
+ * that no ES module loader hook watches (a CommonJS app, or `forRoot` without the preload). Where Node has
+ * `module.registerHooks`, each driver is loaded only when something first resolves it, so an app that has the
+ * package installed but never uses it loads nothing (kafkajs alone is 140 modules); elsewhere they load now.
  */
 export function requireDriversNestImports(drivers: ReadonlyMap<Instrumentation, readonly string[]>): void {
+  const paths = new Map<string, string>();
   for (const packages of drivers.values()) {
     for (const name of packages) {
       if (!DRIVERS_NEST_IMPORTS.has(name)) continue;
       const path = resolveFromApp(name);
-      if (path && !path.endsWith('package.json')) requireAgain(() => requireFromHere(path));
+      if (path && !path.endsWith('package.json')) paths.set(name, path);
     }
   }
+  if (paths.size === 0 || loadWhenResolved(paths)) return;
+  for (const path of paths.values()) requireAgain(() => requireFromHere(path));
+}
+
+interface ResolveHooks {
+  resolve(specifier: string, context: unknown, nextResolve: (specifier: string, context: unknown) => unknown): unknown;
+}
+type RegisterHooks = (hooks: ResolveHooks) => { deregister(): void };
+
+/**
+ * Loads each package of `paths` (bare name to its main file, as the app resolves it) through the hooked `require`
+ * the first time any `import` or `require` resolves its bare name. False where Node has no `module.registerHooks`.
+ */
+function loadWhenResolved(paths: Map<string, string>): boolean {
+  const registerHooks = (moduleApi as { registerHooks?: RegisterHooks }).registerHooks;
+  if (typeof registerHooks !== 'function') return false;
+  const pending = new Map(paths);
+  const registration = registerHooks({
+    resolve(specifier, context, nextResolve) {
+      const path = pending.get(specifier);
+      if (path !== undefined) {
+        // Deleted first: the driver's own loading resolves through this hook too.
+        pending.delete(specifier);
+        requireAgain(() => requireFromHere(path));
+        if (pending.size === 0) queueMicrotask(() => registration.deregister());
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+  return true;
 }
 
 /** A driver that fails to load again is left as it was; the warning about it still applies. */
