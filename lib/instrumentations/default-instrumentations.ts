@@ -148,6 +148,7 @@ export function requireDriversNestImports(drivers: ReadonlyMap<Instrumentation, 
     }
   }
   if (paths.size === 0 || loadWhenResolved(paths)) return;
+  // No hook on this Node: loaded now, whether the app uses them or not.
   for (const path of paths.values()) requireAgain(() => requireFromHere(path));
 }
 
@@ -156,27 +157,48 @@ interface ResolveHooks {
 }
 type RegisterHooks = (hooks: ResolveHooks) => { deregister(): void };
 
+/** Drivers waiting to be resolved for the first time, by bare name; one hook serves every start in the process. */
+const awaitedDrivers = new Map<string, string>();
+let awaitingHook: { deregister(): void } | undefined;
+
 /**
  * Loads each package of `paths` (bare name to its main file, as the app resolves it) through the hooked `require`
  * the first time any `import` or `require` resolves its bare name. False where Node has no `module.registerHooks`.
  */
-function loadWhenResolved(paths: Map<string, string>): boolean {
-  const registerHooks = (moduleApi as { registerHooks?: RegisterHooks }).registerHooks;
-  if (typeof registerHooks !== 'function') return false;
-  const pending = new Map(paths);
-  const registration = registerHooks({
-    resolve(specifier, context, nextResolve) {
-      const path = pending.get(specifier);
-      if (path !== undefined) {
-        // Deleted first: the driver's own loading resolves through this hook too.
-        pending.delete(specifier);
-        requireAgain(() => requireFromHere(path));
-        if (pending.size === 0) queueMicrotask(() => registration.deregister());
-      }
-      return nextResolve(specifier, context);
-    },
-  });
+function loadWhenResolved(paths: ReadonlyMap<string, string>): boolean {
+  if (!awaitingHook) {
+    const registerHooks = (moduleApi as { registerHooks?: RegisterHooks }).registerHooks;
+    if (typeof registerHooks !== 'function') return false;
+    try {
+      awaitingHook = registerHooks(LOAD_ON_FIRST_RESOLVE);
+    } catch {
+      // A loader that has the function but refuses hooks (jest's module runtime throws): they load now instead.
+      return false;
+    }
+  }
+  // A driver already loaded was patched, or warned about, by patchDriversLoadedEarly.
+  for (const [name, path] of paths) if (!requireFromHere.cache[path]) awaitedDrivers.set(name, path);
+  if (awaitedDrivers.size === 0) stopAwaiting();
   return true;
+}
+
+const LOAD_ON_FIRST_RESOLVE: ResolveHooks = {
+  resolve(specifier, context, nextResolve) {
+    const path = awaitedDrivers.get(specifier);
+    if (path === undefined) return nextResolve(specifier, context);
+    // Deleted first: the driver's own loading resolves through this hook too.
+    awaitedDrivers.delete(specifier);
+    requireAgain(() => requireFromHere(path));
+    if (awaitedDrivers.size === 0) stopAwaiting();
+    return nextResolve(specifier, context);
+  },
+};
+
+/** Removes the hook once nothing is awaited; after the current resolution, which is still running through it. */
+function stopAwaiting(): void {
+  const hook = awaitingHook;
+  awaitingHook = undefined;
+  queueMicrotask(() => hook?.deregister());
 }
 
 /** A driver that fails to load again is left as it was; the warning about it still applies. */
