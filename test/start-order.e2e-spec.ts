@@ -5,13 +5,13 @@ import { OtlpReceiver } from './support/otlp-receiver.js';
 const APP = `${ROOT}/build/fixtures/http-app.js`;
 const PARENT = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' };
 
+/** Whether this Node lets the library defer loading the drivers Nest imports itself (see below). */
+const DEFERS_DRIVERS = typeof (moduleApi as { registerHooks?: unknown }).registerHooks === 'function';
+
 /**
  * Each way of starting tracing gives one server span per request, named after the route and continuing the
  * caller's trace, and a handler span under it; only the time at which auto-instrumentation starts differs.
  */
-/** Whether this Node lets the library defer loading the drivers Nest imports itself (see below). */
-const DEFERS_DRIVERS = typeof (moduleApi as { registerHooks?: unknown }).registerHooks === 'function';
-
 describe.each([
   ['preload with -r (CommonJS require of the ESM entry)', { FIXTURE_START: 'forRoot' }, ['-r', 'nestjs-tracing/register']],
   ['preload with --import', { FIXTURE_START: 'forRoot' }, ['--import', 'nestjs-tracing/register']],

@@ -163,7 +163,8 @@ let awaitingHook: { deregister(): void } | undefined;
 
 /**
  * Loads each package of `paths` (bare name to its main file, as the app resolves it) through the hooked `require`
- * the first time any `import` or `require` resolves its bare name. False where Node has no `module.registerHooks`.
+ * the first time any `import` or `require` resolves its bare name. False where Node has no `module.registerHooks`
+ * or the running loader refuses it: the caller then loads them at once.
  */
 function loadWhenResolved(paths: ReadonlyMap<string, string>): boolean {
   if (!awaitingHook) {
@@ -182,6 +183,7 @@ function loadWhenResolved(paths: ReadonlyMap<string, string>): boolean {
   return true;
 }
 
+/** The one resolve hook: a bare name still awaited is loaded, patched, before Node resolves it as usual. */
 const LOAD_ON_FIRST_RESOLVE: ResolveHooks = {
   resolve(specifier, context, nextResolve) {
     const path = awaitedDrivers.get(specifier);
