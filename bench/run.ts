@@ -305,7 +305,7 @@ async function soak(seconds: number): Promise<string> {
   return `RSS of nestjs-tracing@1 under load on /tiny, every 5 s for ${seconds} s (MB): ${samples.map((s) => s.toFixed(0)).join(', ')}`;
 }
 
-async function appNodeVersion(): Promise<string> {
+function appNodeVersion(): string {
   return execFileSync(flags.node, ['--version'], { encoding: 'utf8' }).trim();
 }
 
@@ -315,7 +315,7 @@ async function main(): Promise<void> {
   const variants = flags.variants.split(',').map(variantOf);
   const lines: string[] = [];
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
-  lines.push(`Machine: ${machine}. Apps on Node ${await appNodeVersion()}, the runner on Node ${process.version}.`);
+  lines.push(`Machine: ${machine}. Apps on Node ${appNodeVersion()}, the runner on Node ${process.version}.`);
   lines.push(`Apps pinned to CPU 0; autocannon, and the OTLP sinks in a process of their own, on CPU 1: ${pinned ? 'yes (taskset)' : 'no'}.`);
   lines.push(
     `Load: autocannon, ${flags.connections} connections; ${flags.warmup} s warm-up per app, then ${flags.rounds} rounds of ` +
@@ -339,7 +339,8 @@ async function main(): Promise<void> {
       for (const variant of variants) {
         const entry = measured.get(variant.label)!;
         const { ended, received, peakRssMb } = stopped.get(variant.label)!;
-        const spans = !variant.env.BENCH_VARIANT?.startsWith('nestjs') && variant.nodeArgs.length === 0 ? '—' : ended >= 0 ? `${received} / ${ended}` : `${received} / ?`;
+        // Untraced apps report no count (-1) and receive nothing.
+        const spans = ended >= 0 ? `${received} / ${ended}` : received > 0 ? `${received} / ?` : '—';
         const slices = entry.slices;
         const errors = [...slices, ...entry.atRate].reduce((sum, s) => sum + s.errors, 0);
         lines.push(

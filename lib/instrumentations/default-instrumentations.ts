@@ -1,8 +1,7 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import * as moduleApi from 'node:module';
-import { createRequire } from 'node:module';
+import nodeModule, { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import type { InstrumentationName, ResolvedOtelOptions } from '../otel.options.js';
 import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
@@ -168,7 +167,7 @@ let awaitingHook: { deregister(): void } | undefined;
  */
 function loadWhenResolved(paths: ReadonlyMap<string, string>): boolean {
   if (!awaitingHook) {
-    const registerHooks = (moduleApi as { registerHooks?: RegisterHooks }).registerHooks;
+    const registerHooks = (nodeModule as { registerHooks?: RegisterHooks }).registerHooks;
     if (typeof registerHooks !== 'function') return false;
     try {
       awaitingHook = registerHooks(LOAD_ON_FIRST_RESOLVE);
