@@ -5,6 +5,7 @@ import { LOGGER_CONTEXT } from '../otel.constants.js';
 import type { ExportOutcome, OtlpTransport } from './export-outcome.js';
 import { encodeResource, encodeScope, writeSpanEntry } from './otlp-span-encoder.js';
 import { ProtobufWriter, varintSize } from './protobuf-writer.js';
+import { IGNORES_SPAN_START } from '../sdk/processor-chain.js';
 
 /** What the pipeline did with the spans it was given, since it started. */
 export interface ExportStatistics {
@@ -126,6 +127,8 @@ export class OtlpExportProcessor implements SpanProcessor {
     const { dropped, failed, rejected, queued } = this.statistics();
     return dropped + failed + rejected + queued;
   }
+
+  readonly [IGNORES_SPAN_START] = true;
 
   onStart(): void {}
 

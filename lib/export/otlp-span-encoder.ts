@@ -18,7 +18,7 @@ const IS_REMOTE = 0x200;
 
 /** Writes one span as a `ScopeSpans.spans` entry (tag, length, `Span` message) at the end of `writer`. */
 export function writeSpanEntry(writer: ProtobufWriter, span: ReadableSpan): void {
-  const at = writer.begin(SCOPE_SPANS_SPAN);
+  const at = writer.beginWide(SCOPE_SPANS_SPAN);
   const context = span.spanContext();
   writer.hexField(1, context.traceId);
   writer.hexField(2, context.spanId);
@@ -45,7 +45,7 @@ export function writeSpanEntry(writer: ProtobufWriter, span: ReadableSpan): void
   writeStatus(writer, span.status.code, span.status.message);
   writer.tag(16, 5);
   writer.fixed32(spanFlags(context, parent?.isRemote));
-  writer.end(at);
+  writer.endWide(at);
 }
 
 /** Encodes a `Resource` message's content (attributes and dropped count), for the export's `ResourceSpans`. */

@@ -189,6 +189,32 @@ export class ProtobufWriter {
     return this.length++;
   }
 
+  /**
+   * Starts a nested message that is usually 128 bytes to 16 KiB long (a span): two bytes are reserved for its
+   * length, so that {@link endWide} writes it in place where {@link end} would move the whole message up a byte.
+   */
+  beginWide(field: number): number {
+    this.tag(field, 2);
+    this.ensure(2);
+    const at = this.length;
+    this.length += 2;
+    return at;
+  }
+
+  /** Writes the length of the message begun with {@link beginWide} at `lengthAt`, moving it only when it is short or long. */
+  endWide(lengthAt: number): void {
+    const size = this.length - lengthAt - 2;
+    if (size >= 0x80 && size < 0x4000) {
+      this.buffer[lengthAt] = (size & 0x7f) | 0x80;
+      this.buffer[lengthAt + 1] = size >>> 7;
+      return;
+    }
+    // One byte of the two is spare: close the gap, then write the length as a one-byte-reserved message would.
+    this.buffer.copyWithin(lengthAt + 1, lengthAt + 2, this.length);
+    this.length--;
+    this.end(lengthAt);
+  }
+
   /** Writes the length of the message begun at `lengthAt` in front of its content. */
   end(lengthAt: number): void {
     const size = this.length - lengthAt - 1;

@@ -13,6 +13,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import type { ResolvedExporter, ResolvedOtelOptions } from '../otel.options.js';
+import { IGNORES_SPAN_START } from './processor-chain.js';
 
 /** Builds the exporter a resolved setting describes; OTLP has a pipeline of its own ({@link createOtlpPipeline}). */
 export function createExporter(spec: Exclude<ResolvedExporter, { kind: 'otlp' }>): SpanExporter {
@@ -128,8 +129,9 @@ export function createSpanProcessors(
 
 const SAMPLED = 1;
 
-function ledgerCounter(ledger: ExportLedger): SpanProcessor {
+function ledgerCounter(ledger: ExportLedger): SpanProcessor & { [IGNORES_SPAN_START]: true } {
   return {
+    [IGNORES_SPAN_START]: true,
     onStart: () => undefined,
     onEnd: (span) => {
       if ((span.spanContext().traceFlags & SAMPLED) === SAMPLED) ledger.recordEnded();

@@ -27,6 +27,7 @@ import { hrTimeAt, newSpanId, newTraceId } from './span-ids.js';
 import { isValidSpanContext, LibrarySpanContext } from './library-span-context.js';
 import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';
 import { activeContext, runInContext } from './context-manager.js';
+import { ProcessorChain } from './processor-chain.js';
 
 /** What the library reads of the SDK's tracer: its configuration, so both make spans the same way. */
 interface SdkTracerInternals {
@@ -46,14 +47,14 @@ interface SdkTracerInternals {
  */
 export class LibraryTracer implements Tracer {
   /** The SDK's processors, called one by one with no iterator (its MultiSpanProcessor makes one per call). */
-  private readonly processors: readonly SpanProcessor[];
+  private readonly processors: ProcessorChain;
 
   private constructor(
     private readonly sdk: SdkTracerInternals,
     private readonly fallback: Tracer,
   ) {
     const chain = (sdk._spanProcessor as { _spanProcessors?: unknown })._spanProcessors;
-    this.processors = Array.isArray(chain) && chain.every(isSpanProcessor) ? chain : [sdk._spanProcessor];
+    this.processors = new ProcessorChain(Array.isArray(chain) && chain.every(isSpanProcessor) ? chain : [sdk._spanProcessor]);
   }
 
   /** A library tracer over `sdkTracer`'s configuration, or undefined when that tracer is not one it can read. */
@@ -141,7 +142,7 @@ class LibrarySpan implements Span, ReadableSpan {
 
   constructor(
     sdk: SdkTracerInternals,
-    private readonly processors: readonly SpanProcessor[],
+    private readonly processors: ProcessorChain,
     public name: string,
     readonly kind: SpanKind,
     private readonly context: SpanContext,
@@ -157,7 +158,7 @@ class LibrarySpan implements Span, ReadableSpan {
     let count = 0;
     for (const key in attributes) if (Object.hasOwn(attributes, key)) count++;
     this.attributesCount = count;
-    for (let i = 0; i < processors.length; i++) processors[i].onStart(this as never, parent);
+    processors.start(this as never, parent);
   }
 
   spanContext(): SpanContext {
@@ -243,10 +244,9 @@ class LibrarySpan implements Span, ReadableSpan {
       return;
     }
     this.endTime = endTime === undefined ? this.now() : toHrTime(endTime);
-    const processors = this.processors;
-    for (let i = 0; i < processors.length; i++) processors[i].onEnding?.(this as never);
+    this.processors.endingSpan(this as never);
     this.isEnded = true;
-    for (let i = 0; i < processors.length; i++) processors[i].onEnd(this);
+    this.processors.end(this);
   }
 
   isRecording(): boolean {

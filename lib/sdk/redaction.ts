@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { ResolvedRedaction } from '../otel.options.js';
 import { keepClientAddress } from '../privacy/client-address.js';
+import { IGNORES_SPAN_START } from './processor-chain.js';
 
 /** Attributes that hold a URL or a query string: named parameters are masked, then personal data scrubbed. */
 const URL_ATTRIBUTES = ['url.query', 'url.full', 'http.target', 'http.url'];
@@ -17,6 +18,7 @@ const FREE_TEXT_ATTRIBUTES = ['db.query.text', 'db.statement', 'messaging.messag
 export class RedactionProcessor implements SpanProcessor {
   /** The rules in force. */
   rules?: ResolvedRedaction;
+  readonly [IGNORES_SPAN_START] = true;
 
   onStart(): void {}
 
@@ -47,7 +49,8 @@ export function redactSpan(span: ReadableSpan, redaction: ResolvedRedaction): vo
     const scrubbed = redaction.scrubber.scrub(message);
     if (scrubbed !== message) (span as { status: ReadableSpan['status'] }).status = { ...span.status, message: scrubbed };
   }
-  for (const event of span.events) if (event.attributes) redactAttributes(event.attributes, redaction);
+  const events = span.events;
+  for (let i = 0; i < events.length; i++) if (events[i].attributes) redactAttributes(events[i].attributes!, redaction);
 }
 
 function redactAttributes(attributes: Attributes, redaction: ResolvedRedaction): void {
