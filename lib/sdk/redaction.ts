@@ -4,11 +4,6 @@ import type { ResolvedRedaction } from '../otel.options.js';
 import { keepClientAddress } from '../privacy/client-address.js';
 import { IGNORES_SPAN_START } from './processor-chain.js';
 
-/** Attributes that hold a URL or a query string: named parameters are masked, then personal data scrubbed. */
-const URL_ATTRIBUTES = ['url.query', 'url.full', 'http.target', 'http.url'];
-/** Free text where personal data turns up: scrubbed by default. */
-const FREE_TEXT_ATTRIBUTES = ['db.query.text', 'db.statement', 'messaging.message.body', 'exception.message', 'exception.stacktrace'];
-
 /**
  * Masks redacted attributes as each span ends. It runs as the first processor, and processors see an ended span
  * one after the other, so every later processor and every exporter only ever sees the masked values. The rules
@@ -66,13 +61,37 @@ function redactAttributes(attributes: Attributes, redaction: ResolvedRedaction):
     }
   }
   for (const key of redaction.dropAttributes) delete attributes[key];
-  for (const key of URL_ATTRIBUTES) {
+  // One pass over the keys the span has, rather than a lookup of each key below in every span: spans of many shapes
+  // end here, and a lookup of a key they lack is a megamorphic miss each time.
+  for (const key in attributes) {
+    const kind = textKind(key);
+    if (kind === undefined || !Object.hasOwn(attributes, key)) continue;
     const value = attributes[key];
-    if (typeof value === 'string' && value.length > 0) attributes[key] = redaction.scrubber.scrub(maskQuery(value, redaction));
+    if (typeof value !== 'string' || value.length === 0) continue;
+    attributes[key] = redaction.scrubber.scrub(kind === 'url' ? maskQuery(value, redaction) : value);
   }
-  for (const key of FREE_TEXT_ATTRIBUTES) {
-    const value = attributes[key];
-    if (typeof value === 'string' && value.length > 0) attributes[key] = redaction.scrubber.scrub(value);
+}
+
+/**
+ * Whether an attribute holds a URL or a query string (named parameters are masked, then personal data scrubbed),
+ * free text where personal data turns up (scrubbed by default), or neither.
+ */
+function textKind(key: string): 'url' | 'text' | undefined {
+  // A switch on the key compares it with each name; keys are internalized strings, so each comparison is cheap.
+  switch (key) {
+    case 'url.query':
+    case 'url.full':
+    case 'http.target':
+    case 'http.url':
+      return 'url';
+    case 'db.query.text':
+    case 'db.statement':
+    case 'messaging.message.body':
+    case 'exception.message':
+    case 'exception.stacktrace':
+      return 'text';
+    default:
+      return undefined;
   }
 }
 
