@@ -46,7 +46,7 @@ interface SdkTracerInternals {
  * pooled random buffer through a lookup table, and times from one monotonic clock reading each.
  */
 export class LibraryTracer implements Tracer {
-  /** The SDK's processors, called one by one with no iterator (its MultiSpanProcessor makes one per call). */
+  /** The SDK's processors, each hook called only where it is taken (its MultiSpanProcessor asks every one, with an iterator per call). */
   private readonly processors: ProcessorChain;
 
   private constructor(
