@@ -2,7 +2,7 @@ import type { Attributes, HrTime, Link, SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 import { ProtobufWriter } from './protobuf-writer.js';
-import { RecurringAttributeRuns, RecurringAttributes } from './recurring-attributes.js';
+import { RecurringAttributeRuns, RecurringAttributes, type PrimitiveValue } from './recurring-attributes.js';
 
 /**
  * Encodes finished spans straight into OTLP protobuf bytes (`opentelemetry.proto.trace.v1.Span` and the messages
@@ -106,8 +106,16 @@ function writeAttributes(writer: ProtobufWriter, field: number, attributes: Attr
   let run = start;
   for (const key in attributes) {
     const value = attributes[key];
+    if (run !== undefined) {
+      // Most pairs continue a run made before: found by key and value, without their own entry's lookups.
+      const followed = runs!.follow(run, key, value);
+      if (followed !== undefined) {
+        run = followed;
+        continue;
+      }
+    }
     const entry = RECURRING_ATTRIBUTES.entryFor(key, value);
-    const extended = entry === undefined || run === undefined ? undefined : runs!.extend(run, entry);
+    const extended = entry === undefined || run === undefined ? undefined : runs!.extend(run, key, value as PrimitiveValue, entry);
     if (extended !== undefined) {
       run = extended;
       continue;

@@ -29,13 +29,17 @@ describe('recurring attribute entries', () => {
     expect(cache.entryFor('ok', true)).toBeDefined();
   });
 
-  it('joins runs of entries, each framed as the field, and finds a run again', () => {
+  it('joins runs of entries, each framed as the field, and finds a run again by key and value', () => {
     const runs = new RecurringAttributeRuns(9);
     const a = Uint8Array.of(1, 2);
     const b = Uint8Array.of(3);
-    const ab = runs.extend(runs.extend(runs.start, a)!, b)!;
+    const ab = runs.extend(runs.extend(runs.start, 'a', 1, a)!, 'b', 'x', b)!;
     expect([...ab.bytes]).toEqual([0x4a, 2, 1, 2, 0x4a, 1, 3]);
-    expect(runs.extend(runs.extend(runs.start, a)!, b)).toBe(ab);
-    expect(runs.extend(runs.start, Uint8Array.from({ length: 3000 }))).toBeUndefined();
+    expect(runs.extend(runs.extend(runs.start, 'a', 1, a)!, 'b', 'x', b)).toBe(ab);
+    expect(runs.follow(runs.follow(runs.start, 'a', 1)!, 'b', 'x')).toBe(ab);
+    // Another value, or the same value of another type, is another run.
+    expect(runs.follow(runs.start, 'a', 2)).toBeUndefined();
+    expect(runs.follow(runs.start, 'a', '1')).toBeUndefined();
+    expect(runs.extend(runs.start, 'c', true, Uint8Array.from({ length: 3000 }))).toBeUndefined();
   });
 });

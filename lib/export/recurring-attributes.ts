@@ -69,16 +69,18 @@ function isKeptValue(value: unknown): value is PrimitiveValue {
 const MAX_RUN_NODES = 2048;
 const MAX_RUN_BYTES = 2048;
 
-/** A run of recurring entries, framed as fields and joined, with the runs that extend it by one entry. */
+/** A run of recurring entries, framed as fields and joined, with the runs that extend it by one pair. */
 interface RunNode {
   readonly bytes: Uint8Array;
-  readonly next: Map<Uint8Array, RunNode>;
+  /** The runs one attribute longer, by that attribute's key, then value. */
+  readonly next: Map<string, Map<PrimitiveValue, RunNode>>;
 }
 
 /**
  * Runs of recurring attribute entries as one block of bytes: a span's attributes mostly come in the same order with
- * the same values each time (a handler span's are all route-level), so a run of cached entries is found entry by
- * entry in a tree and written with one copy. An entry that is not cached ends the run; a new run starts after it.
+ * the same values each time (a handler span's are all route-level), so a run of cached entries is found pair by
+ * pair in a tree and written with one copy. A run is followed by key and value, two lookups an attribute, before
+ * the pair's own entry is looked for; an entry that is not cached ends the run, and a new run starts after it.
  */
 export class RecurringAttributeRuns {
   private readonly root: RunNode = { bytes: new Uint8Array(0), next: new Map() };
@@ -94,9 +96,17 @@ export class RecurringAttributeRuns {
     return this.root;
   }
 
-  /** The run `node` extended by `entry`, or undefined when the bounds keep it from growing. */
-  extend(node: RunNode, entry: Uint8Array): RunNode | undefined {
-    const known = node.next.get(entry);
+  /** The run `node` followed by `key` = `value`, when that run was made before. */
+  follow(node: RunNode, key: string, value: unknown): RunNode | undefined {
+    return node.next.get(key)?.get(value as PrimitiveValue);
+  }
+
+  /**
+   * The run `node` extended by `key` = `value`, whose cached entry is `entry`, or undefined when the bounds keep it
+   * from growing.
+   */
+  extend(node: RunNode, key: string, value: PrimitiveValue, entry: Uint8Array): RunNode | undefined {
+    const known = this.follow(node, key, value);
     if (known !== undefined) return known;
     if (this.nodes >= MAX_RUN_NODES) return undefined;
     const framing = new ProtobufWriter(16);
@@ -109,10 +119,15 @@ export class RecurringAttributeRuns {
     bytes.set(framing.buffer.subarray(0, framing.length), node.bytes.length);
     bytes.set(entry, node.bytes.length + framing.length);
     const extended: RunNode = { bytes, next: new Map() };
-    node.next.set(entry, extended);
+    let byValue = node.next.get(key);
+    if (byValue === undefined) {
+      byValue = new Map();
+      node.next.set(key, byValue);
+    }
+    byValue.set(value, extended);
     this.nodes++;
     return extended;
   }
 }
 
-export type { RunNode };
+export type { PrimitiveValue, RunNode };
