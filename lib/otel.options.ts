@@ -182,7 +182,10 @@ export interface OtelModuleOptions {
   zipkin?: ZipkinExporterOptions;
   /** Batch processor settings (`OTEL_BSP_*`). */
   batch?: BatchOptions;
-  /** Extra span processors, run before the exporters' processors (e.g. an in-memory one in tests). */
+  /**
+   * Extra span processors, run before the exporters' processors (e.g. an in-memory one in tests). Whether a
+   * processor has `onEnding` is read once, when tracing starts; its methods are called as they are at each span.
+   */
   spanProcessors?: SpanProcessor[];
   /**
    * Sampling: a ratio from 0 to 1 for ParentBased(TraceIdRatio), or a `Sampler`

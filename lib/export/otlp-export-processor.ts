@@ -106,6 +106,8 @@ export class OtlpExportProcessor implements SpanProcessor {
   private readonly stats: ExportStatistics = { exported: 0, dropped: 0, failed: 0, rejected: 0, retries: 0, queued: 0 };
   private reported = { dropped: 0, failed: 0, rejected: 0 };
   private lastProblem?: string;
+  /** Spans are encoded when they end; the library's spans do not call `onStart` here. */
+  readonly [IGNORES_SPAN_START] = true;
 
   constructor(
     private readonly transport: OtlpTransport,
@@ -127,8 +129,6 @@ export class OtlpExportProcessor implements SpanProcessor {
     const { dropped, failed, rejected, queued } = this.statistics();
     return dropped + failed + rejected + queued;
   }
-
-  readonly [IGNORES_SPAN_START] = true;
 
   onStart(): void {}
 
