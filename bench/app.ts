@@ -1,6 +1,6 @@
 /**
- * The benchmark's Nest 12 app. One process per variant (BENCH_VARIANT): `none` (no tracing), `als` (no tracing,
- * but every request runs inside an AsyncLocalStorage run, as a tracer's context does), `nestjs-tracing`
+ * The benchmark's Nest 12 app. One process per variant (BENCH_VARIANT): `none` and `control` (no tracing), `als`
+ * (no tracing, but every request runs inside an AsyncLocalStorage run, as a tracer's context does), `nestjs-tracing`
  * (sampling BENCH_RATIO), `official` (preloaded NodeSDK, see official-preload.ts) and `nestjs-otel`.
  * Prints `listening <port>`; on SIGTERM closes, flushes, prints `spans-ended <n>` and exits.
  */

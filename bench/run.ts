@@ -9,12 +9,25 @@
  * of what `none` served, where p99 shows what tracing adds to a request rather than how far the core is overloaded
  * (a variant that cannot serve that rate is marked so).
  *
+ * Each app waits idle for most of a round while the others are loaded, which no server under steady traffic does.
+ * V8 shrinks the young generation at the first scavenge after such a pause (the allocation rate looks low) and
+ * regrows it over seconds, so a variant's slice ran on a new space of 4-8 MB while `none`, loaded every other slice,
+ * kept 16-32 MB: a second copy of `none` (the `control` variant) read 0.76-0.91 of it, and used 10-30% more CPU per
+ * request. The rounds therefore run every app with its young generation at V8's default maximum from the start
+ * (`--min-semi-space-size`, --semi-space). Even so, an app's first second of load after a pause costs 10-90% more CPU
+ * a request (what goes cold in a pause was not pinned down), so each measured slice, and each fixed-rate run, follows
+ * --prewarm seconds of unmeasured load on the same app. `control` is among the default variants, so that each run shows the method's own error
+ * beside its results. Memory is measured apart from the rounds: each of --memory-variants alone,
+ * on V8's own sizing, under continuous load for --memory seconds, as a server under steady traffic holds it.
+ *
  * Flags: --rounds N (8), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
  * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.4: the fixed rate as a fraction of none's
- * median req/s), --routes tiny,items,async,json,health,continued, --platforms express,fastify,
- * --variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE, --node PATH (the Node binary the apps run
- * on; this runner's by default), --baseline DIR: a checkout of an earlier version, built (`npm run build && npm run
- * build:bench`), whose app runs as the variants `baseline@<ratio>` in the same rounds.
+ * median req/s), --semi-space MB (16: V8's default maximum; 0: V8's own sizing), --prewarm S (1), --routes
+ * tiny,items,async,json,health,continued, --platforms express,fastify, --variants none,control,nestjs-tracing@1,...,
+ * --memory S (20; 0: off), --memory-variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE, --node PATH
+ * (the Node binary the apps run on; this runner's by default), --baseline DIR: a checkout of an earlier version,
+ * built (`npm run build && npm run build:bench`), whose app runs as the variants `baseline@<ratio>` in the same
+ * rounds.
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +44,8 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '8' },
     slice: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '3' },
+    'semi-space': { type: 'string', default: '16' },
+    prewarm: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     latency: { type: 'string', default: '4' },
     'latency-rounds': { type: 'string', default: '3' },
@@ -39,8 +54,10 @@ const { values: flags } = parseArgs({
     platforms: { type: 'string', default: 'express' },
     variants: {
       type: 'string',
-      default: 'none,als,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official@1,official@0.1,nestjs-otel@1,nestjs-otel@0.1',
+      default: 'none,control,als,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official@1,official@0.1,nestjs-otel@1,nestjs-otel@0.1',
     },
+    memory: { type: 'string', default: '20' },
+    'memory-variants': { type: 'string', default: 'none,nestjs-tracing@1,nestjs-tracing@0,official@1' },
     soak: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results.md' },
     node: { type: 'string', default: process.execPath },
@@ -146,10 +163,17 @@ interface Slice {
   errors: number;
 }
 
-async function startApp(variant: Variant, platform: string): Promise<App> {
+/** The V8 flag that starts an app's young generation at --semi-space MB, if any. */
+function youngGenerationArgs(): string[] {
+  return Number(flags['semi-space']) > 0 ? [`--min-semi-space-size=${flags['semi-space']}`] : [];
+}
+
+/** Starts a variant's app; `sizing` 'pinned' for the rounds, 'v8' (V8's own young generation) for memory. */
+async function startApp(variant: Variant, platform: string, sizing: 'pinned' | 'v8' = 'pinned'): Promise<App> {
   const sink = await sinkHost.start();
   const command = pinned ? 'taskset' : flags.node;
-  const args = [...(pinned ? ['-c', '0', flags.node] : []), ...variant.nodeArgs, variant.app];
+  const young = sizing === 'pinned' ? youngGenerationArgs() : [];
+  const args = [...(pinned ? ['-c', '0', flags.node] : []), ...young, ...variant.nodeArgs, variant.app];
   const child = spawn(command, args, {
     env: {
       ...process.env,
@@ -251,14 +275,20 @@ async function measureRoute(apps: App[], route: Route, label: string): Promise<{
   const others = apps.filter((app) => app !== none);
   const measured = new Map<string, Measured>(apps.map((app) => [app.variant.label, { slices: [], ratios: [], cpuRatios: [], atRate: [] }]));
   const seconds = Number(flags.slice);
+  const prewarm = Number(flags.prewarm);
+  // An app's first second of load after a pause costs more CPU a request, in an untraced app too (see above).
+  const measure = async (app: App): Promise<Slice> => {
+    if (prewarm > 0) await load(app, route, prewarm);
+    return load(app, route, seconds);
+  };
   for (const app of apps) await load(app, route, Number(flags.warmup));
   for (let round = 0; round < Number(flags.rounds); round++) {
-    let before = await load(none, route, seconds);
+    let before = await measure(none);
     measured.get('none')!.slices.push(before);
     for (let i = 0; i < others.length; i++) {
       const app = others[(i + round) % others.length];
-      const slice = await load(app, route, seconds);
-      const after = await load(none, route, seconds);
+      const slice = await measure(app);
+      const after = await measure(none);
       const entry = measured.get(app.variant.label)!;
       entry.slices.push(slice);
       entry.ratios.push(slice.rps / ((before.rps + after.rps) / 2));
@@ -276,7 +306,10 @@ async function measureRoute(apps: App[], route: Route, label: string): Promise<{
   // Stalls of the VM hit whichever app is loaded at the time, so the fixed-rate runs are interleaved in rounds too.
   const latencySeconds = Number(flags.latency);
   for (let round = 0; latencySeconds > 0 && round < Number(flags['latency-rounds']); round++) {
-    for (const app of apps) measured.get(app.variant.label)!.atRate.push(await load(app, route, latencySeconds, rate));
+    for (const app of apps) {
+      if (prewarm > 0) await load(app, route, prewarm, rate);
+      measured.get(app.variant.label)!.atRate.push(await load(app, route, latencySeconds, rate));
+    }
     const line = apps.map((app) => `${app.variant.label} ${measured.get(app.variant.label)!.atRate.at(-1)!.p99}`).join(', ');
     process.stderr.write(`${label} p99 ms at ${rate} req/s, round ${round + 1}: ${line}\n`);
   }
@@ -294,15 +327,40 @@ function atRate(slices: Slice[], rate: number): string {
   return served < rate * 0.95 ? `${p99} (served ${served.toFixed(0)})` : p99;
 }
 
+/**
+ * Each variant alone under continuous load on /tiny, on V8's own young-generation sizing: peak and final RSS, as a
+ * server under steady traffic holds memory.
+ */
+async function memoryUnderLoad(specs: string[], seconds: number): Promise<string[]> {
+  const rows: { label: string; peak: number; final: number }[] = [];
+  for (const spec of specs) {
+    const app = await startApp(variantOf(spec), 'express', 'v8');
+    await load(app, ROUTES.tiny, seconds);
+    const final = procStatus(app.child.pid as number, 'VmRSS') / 1024;
+    const { peakRssMb } = await stopApp(app);
+    rows.push({ label: spec, peak: peakRssMb, final });
+  }
+  const none = rows.find((row) => row.label === 'none');
+  const over = (mb: number) => (none ? ` ${mb - none.peak >= 0 ? '+' : ''}${(mb - none.peak).toFixed(0)} |` : '');
+  return [
+    '',
+    `### Memory: each app alone, ${seconds} s of continuous load on express /tiny, V8's own young-generation sizing`,
+    '',
+    none ? '| variant | peak RSS MB | peak over none | RSS at the end MB |' : '| variant | peak RSS MB | RSS at the end MB |',
+    none ? '|---|---:|---:|---:|' : '|---|---:|---:|',
+    ...rows.map((row) => `| ${row.label} | ${row.peak.toFixed(0)} |${over(row.peak)} ${row.final.toFixed(0)} |`),
+  ];
+}
+
 async function soak(seconds: number): Promise<string> {
-  const app = await startApp(variantOf('nestjs-tracing@1'), 'express');
+  const app = await startApp(variantOf('nestjs-tracing@1'), 'express', 'v8');
   const samples: number[] = [];
   const pid = app.child.pid as number;
   const sampler = setInterval(() => samples.push(procStatus(pid, 'VmRSS') / 1024), 5000);
   await load(app, ROUTES.tiny, seconds);
   clearInterval(sampler);
   await stopApp(app);
-  return `RSS of nestjs-tracing@1 under load on /tiny, every 5 s for ${seconds} s (MB): ${samples.map((s) => s.toFixed(0)).join(', ')}`;
+  return `RSS of nestjs-tracing@1 under load on /tiny, V8's own young-generation sizing, every 5 s for ${seconds} s (MB): ${samples.map((s) => s.toFixed(0)).join(', ')}`;
 }
 
 function appNodeVersion(): string {
@@ -317,9 +375,11 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
   lines.push(`Machine: ${machine}. Apps on Node ${appNodeVersion()}, the runner on Node ${process.version}.`);
   lines.push(`Apps pinned to CPU 0; autocannon, and the OTLP sinks in a process of their own, on CPU 1: ${pinned ? 'yes (taskset)' : 'no'}.`);
+  const young = youngGenerationArgs()[0] ?? "V8's own young-generation sizing";
+  lines.push(`Apps in the rounds started with ${young}; \`control\` is a second untraced app, the same as \`none\` (an A/A check: 1.00 when the method is fair).`);
   lines.push(
     `Load: autocannon, ${flags.connections} connections; ${flags.warmup} s warm-up per app, then ${flags.rounds} rounds of ` +
-      `${flags.slice} s slices, each variant's between two of none; then ${flags['latency-rounds']} rounds of ${flags.latency} s ` +
+      `${flags.slice} s slices (each after ${flags.prewarm} s of unmeasured load on the same app), each variant's between two of none; then ${flags['latency-rounds']} rounds of ${flags.latency} s ` +
       `per app at a fixed rate (${flags.rate} of none's median req/s; p99 is the median over those rounds).`,
   );
   for (const platform of flags.platforms.split(',')) {
@@ -352,6 +412,8 @@ async function main(): Promise<void> {
       }
     }
   }
+  const memorySeconds = Number(flags.memory);
+  if (memorySeconds > 0) lines.push(...(await memoryUnderLoad(flags['memory-variants'].split(','), memorySeconds)));
   const soakSeconds = Number(flags.soak);
   if (soakSeconds > 0) lines.push('', await soak(soakSeconds));
   sinkHost.close();

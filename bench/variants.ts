@@ -20,7 +20,8 @@ const BREAKDOWN: Record<string, Record<string, string>> = {
 };
 
 /**
- * The variant a spec such as `nestjs-tracing@0.1` names: `none`, `als` (untraced, each request inside an
+ * The variant a spec such as `nestjs-tracing@0.1` names: `none`, `control` (a second untraced app, the same as
+ * `none`: its ratio to `none` is the method's own error), `als` (untraced, each request inside an
  * AsyncLocalStorage run: what context propagation alone costs), `nestjs-tracing`, `official`, `nestjs-otel`, the
  * breakdown variants, or `baseline` (the app of the build in `baselineDir`), at the sampling ratio after `@`.
  */
