@@ -16,9 +16,10 @@
  * request. The rounds therefore run every app with its young generation at V8's default maximum from the start
  * (`--min-semi-space-size`, --semi-space). Even so, an app's first second of load after a pause costs 10-90% more CPU
  * a request (what goes cold in a pause was not pinned down), so each measured slice, and each fixed-rate run, follows
- * --prewarm seconds of unmeasured load on the same app. `control` is among the default variants, so that each run shows the method's own error
- * beside its results. Memory is measured apart from the rounds: each of --memory-variants alone,
- * on V8's own sizing, under continuous load for --memory seconds, as a server under steady traffic holds it.
+ * --prewarm seconds of unmeasured load on the same app. `control` is among the default variants, so that each run
+ * shows the method's own error beside its results. Memory is measured apart from the rounds: each of
+ * --memory-variants alone, on V8's own sizing, under continuous load for --memory seconds, as a server under steady
+ * traffic holds it.
  *
  * Flags: --rounds N (8), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
  * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.4: the fixed rate as a fraction of none's
@@ -277,9 +278,9 @@ async function measureRoute(apps: App[], route: Route, label: string): Promise<{
   const seconds = Number(flags.slice);
   const prewarm = Number(flags.prewarm);
   // An app's first second of load after a pause costs more CPU a request, in an untraced app too (see above).
-  const measure = async (app: App): Promise<Slice> => {
-    if (prewarm > 0) await load(app, route, prewarm);
-    return load(app, route, seconds);
+  const measure = async (app: App, duration = seconds, rate?: number): Promise<Slice> => {
+    if (prewarm > 0) await load(app, route, prewarm, rate);
+    return load(app, route, duration, rate);
   };
   for (const app of apps) await load(app, route, Number(flags.warmup));
   for (let round = 0; round < Number(flags.rounds); round++) {
@@ -306,10 +307,7 @@ async function measureRoute(apps: App[], route: Route, label: string): Promise<{
   // Stalls of the VM hit whichever app is loaded at the time, so the fixed-rate runs are interleaved in rounds too.
   const latencySeconds = Number(flags.latency);
   for (let round = 0; latencySeconds > 0 && round < Number(flags['latency-rounds']); round++) {
-    for (const app of apps) {
-      if (prewarm > 0) await load(app, route, prewarm, rate);
-      measured.get(app.variant.label)!.atRate.push(await load(app, route, latencySeconds, rate));
-    }
+    for (const app of apps) measured.get(app.variant.label)!.atRate.push(await measure(app, latencySeconds, rate));
     const line = apps.map((app) => `${app.variant.label} ${measured.get(app.variant.label)!.atRate.at(-1)!.p99}`).join(', ');
     process.stderr.write(`${label} p99 ms at ${rate} req/s, round ${round + 1}: ${line}\n`);
   }
