@@ -27,7 +27,9 @@ import {
 } from '@nestjs/common';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { interval, map, Observable, take, toArray } from 'rxjs';
 import { OtelModule, TracingInterceptor } from '../lib/index.js';
 import { PLATFORMS, startApp, type RunningApp } from './support/apps.js';
@@ -161,16 +163,22 @@ function handlerOf(server: ReadableSpan): ReadableSpan[] {
   return recorder.childrenOf(server).filter((s) => s.kind === SpanKind.INTERNAL);
 }
 
-/** A raw request, for header shapes `fetch` cannot send (repeated headers). */
-function rawGet(url: string, headers: Record<string, string | string[]>): Promise<number> {
+/** A raw request, for header shapes `fetch` cannot send (repeated headers), optionally over a given agent. */
+function rawGet(url: string, headers: Record<string, string | string[]>, agent?: Agent): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers }, (res) => {
+    const req = httpRequest(url, { headers, agent }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
     req.on('error', reject);
     req.end();
   });
+}
+
+/** V8's own answer to whether two objects share a hidden class, which decides whether property reads stay fast. */
+function haveSameHiddenClass(a: object, b: object): boolean {
+  setFlagsFromString('--allow-natives-syntax');
+  return (new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean)(a, b);
 }
 
 describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
@@ -286,6 +294,32 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
     await fetch(`${url}/api/v1/items/6`);
     await recorder.waitForServerSpan('/api/v1/items/6');
     expect(recorder.byTrace(CALLER.traceId)).toEqual([]);
+  });
+
+  it("keeps every connection's socket in one hidden class, whichever of its requests were sampled", async () => {
+    // Node's HTTP code reads the socket on every request; sockets of several shapes make those reads megamorphic.
+    const sockets: Socket[] = [];
+    const server = running.app.getHttpServer() as { on(event: 'connection', listener: (socket: Socket) => void): void; off(event: 'connection', listener: (socket: Socket) => void): void };
+    const collect = (socket: Socket) => sockets.push(socket);
+    server.on('connection', collect);
+    const unsampled = { traceparent: `00-${CALLER.traceId}-${CALLER.spanId}-00` };
+    const laterSampled = new Agent({ keepAlive: true, maxSockets: 1 });
+    const firstSampled = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await rawGet(`${url}/api/v1/items/11`, unsampled, laterSampled)).toBe(200);
+      expect(await rawGet(`${url}/api/v1/items/12`, {}, laterSampled)).toBe(200);
+      expect(await rawGet(`${url}/api/v1/items/13`, {}, firstSampled)).toBe(200);
+      expect(await rawGet(`${url}/api/v1/items/14`, unsampled, firstSampled)).toBe(200);
+      await recorder.waitForServerSpan('/api/v1/items/12');
+      await recorder.waitForServerSpan('/api/v1/items/13');
+      expect(recorder.byTrace(CALLER.traceId)).toEqual([]);
+      expect(sockets).toHaveLength(2);
+      expect(haveSameHiddenClass(sockets[0], sockets[1])).toBe(true);
+    } finally {
+      server.off('connection', collect);
+      laterSampled.destroy();
+      firstSampled.destroy();
+    }
   });
 
   it('produces no span at all for ignored routes', async () => {
