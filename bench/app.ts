@@ -2,7 +2,8 @@
  * The benchmark's Nest 12 app. One process per variant (BENCH_VARIANT): `none` and `control` (no tracing), `als`
  * (no tracing, but every request runs inside an AsyncLocalStorage run, as a tracer's context does), `nestjs-tracing`
  * (sampling BENCH_RATIO), `official` (preloaded NodeSDK, see official-preload.ts) and `nestjs-otel`.
- * Prints `listening <port>`; on SIGTERM closes, flushes, prints `spans-ended <n>` and exits.
+ * Prints `listening <port>`; on SIGTERM prints `young-generation-mb <n>` (V8's new space as load left it), closes,
+ * flushes, prints `spans-ended <n>` and exits.
  */
 import 'reflect-metadata';
 import {
@@ -23,6 +24,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { trace } from '@opentelemetry/api';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanCounter } from './span-counter.js';
@@ -147,6 +149,8 @@ async function main(): Promise<void> {
   await app.listen(0, '127.0.0.1');
   console.log(`listening ${(app.getHttpServer().address() as AddressInfo).port}`);
   process.once('SIGTERM', async () => {
+    const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+    console.log(`young-generation-mb ${Math.round(young / 1048576)}`);
     await app.close();
     await (globalThis as { benchShutdown?: () => Promise<void> }).benchShutdown?.();
     const counted = variant === 'nestjs-tracing' || preloaded !== undefined;

@@ -16,16 +16,20 @@
  * request. The rounds therefore run every app with its young generation at V8's default maximum from the start
  * (`--min-semi-space-size`, --semi-space). Even so, an app's first second of load after a pause costs 10-90% more CPU
  * a request (what goes cold in a pause was not pinned down), so each measured slice, and each fixed-rate run, follows
- * --prewarm seconds of unmeasured load on the same app. `control` is among the default variants, so that each run
- * shows the method's own error beside its results. Memory is measured apart from the rounds: each of
+ * --prewarm seconds of unmeasured load on the same app. A traced app takes longer to come back than an untraced
+ * one, a sampled path that runs on one request in ten the longest: with 1 s, sampling 0.1 and 1.0 read 0.68 and
+ * 0.51 of `none`; with 4 s, 0.76 and 0.59 (the same build, two runs, `control` 0.967 in both). `control` is among
+ * the default variants, so that each run shows the method's own error beside its results. Memory is measured apart from the rounds: each of
  * --memory-variants alone, on V8's own sizing, under continuous load for --memory seconds, as a server under steady
- * traffic holds it.
+ * traffic holds it. A minute, because V8 grows the young generation of an app whose requests run in
+ * AsyncLocalStorage (`als`, untraced) from 32 to 64 MB only after about 30 s of load: a shorter run reads that
+ * floor as part of the tracer's cost.
  *
  * Flags: --rounds N (8), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
  * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.4: the fixed rate as a fraction of none's
- * median req/s), --semi-space MB (16: V8's default maximum; 0: V8's own sizing), --prewarm S (1), --routes
+ * median req/s), --semi-space MB (16: V8's default maximum; 0: V8's own sizing), --prewarm S (4), --routes
  * tiny,items,async,json,health,continued, --platforms express,fastify, --variants none,control,nestjs-tracing@1,...,
- * --memory S (20; 0: off), --memory-variants none,nestjs-tracing@1,..., --soak S (0: off), --out FILE, --node PATH
+ * --memory S (60; 0: off), --memory-variants none,als,nestjs-tracing@1,..., --soak S (0: off), --out FILE, --node PATH
  * (the Node binary the apps run on; this runner's by default), --baseline DIR: a checkout of an earlier version,
  * built (`npm run build && npm run build:bench`), whose app runs as the variants `baseline@<ratio>` in the same
  * rounds.
@@ -46,7 +50,7 @@ const { values: flags } = parseArgs({
     slice: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '3' },
     'semi-space': { type: 'string', default: '16' },
-    prewarm: { type: 'string', default: '1' },
+    prewarm: { type: 'string', default: '4' },
     connections: { type: 'string', default: '50' },
     latency: { type: 'string', default: '4' },
     'latency-rounds': { type: 'string', default: '3' },
@@ -57,8 +61,8 @@ const { values: flags } = parseArgs({
       type: 'string',
       default: 'none,control,als,nestjs-tracing@1,nestjs-tracing@0.1,nestjs-tracing@0,official@1,official@0.1,nestjs-otel@1,nestjs-otel@0.1',
     },
-    memory: { type: 'string', default: '20' },
-    'memory-variants': { type: 'string', default: 'none,nestjs-tracing@1,nestjs-tracing@0,official@1' },
+    memory: { type: 'string', default: '60' },
+    'memory-variants': { type: 'string', default: 'none,als,nestjs-tracing@1,nestjs-tracing@0,official@1' },
     soak: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results.md' },
     node: { type: 'string', default: process.execPath },
@@ -205,7 +209,7 @@ async function startApp(variant: Variant, platform: string, sizing: 'pinned' | '
 }
 
 /** Ends an app and reports what it ended and what its sink received. */
-async function stopApp(app: App): Promise<{ ended: number; received: number; peakRssMb: number }> {
+async function stopApp(app: App): Promise<{ ended: number; received: number; peakRssMb: number; youngMb: number }> {
   const peakRssMb = procStatus(app.child.pid as number, 'VmHWM') / 1024;
   app.child.kill('SIGTERM');
   if (app.child.exitCode === null) await once(app.child, 'exit');
@@ -215,7 +219,8 @@ async function stopApp(app: App): Promise<{ ended: number; received: number; pea
   // The app flushed before exiting; give the sink a moment to decode the last export.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const received = await sinkHost.stop(app.sink);
-  return { ended: Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1), received, peakRssMb };
+  const youngMb = Number(/young-generation-mb (\d+)/.exec(output)?.[1] ?? Number.NaN);
+  return { ended: Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1), received, peakRssMb, youngMb };
 }
 
 /** A field of /proc/<pid>/status, in kB. taskset execs node in place, so the child's pid is node's. */
@@ -330,23 +335,24 @@ function atRate(slices: Slice[], rate: number): string {
  * server under steady traffic holds memory.
  */
 async function memoryUnderLoad(specs: string[], seconds: number): Promise<string[]> {
-  const rows: { label: string; peak: number; final: number }[] = [];
+  const rows: { label: string; peak: number; final: number; young: number }[] = [];
   for (const spec of specs) {
     const app = await startApp(variantOf(spec), 'express', 'v8');
     await load(app, ROUTES.tiny, seconds);
     const final = procStatus(app.child.pid as number, 'VmRSS') / 1024;
-    const { peakRssMb } = await stopApp(app);
-    rows.push({ label: spec, peak: peakRssMb, final });
+    const { peakRssMb, youngMb } = await stopApp(app);
+    rows.push({ label: spec, peak: peakRssMb, final, young: youngMb });
   }
-  const none = rows.find((row) => row.label === 'none');
-  const over = (mb: number) => (none ? ` ${mb - none.peak >= 0 ? '+' : ''}${(mb - none.peak).toFixed(0)} |` : '');
+  // Over untraced, and over `als`: AsyncLocalStorage alone makes V8 grow its young generation under sustained load.
+  const bases = ['none', 'als'].map((label) => rows.find((row) => row.label === label)).filter((row) => row !== undefined);
+  const over = (mb: number) => bases.map((base) => ` ${mb - base.peak >= 0 ? '+' : ''}${(mb - base.peak).toFixed(0)} |`).join('');
   return [
     '',
     `### Memory: each app alone, ${seconds} s of continuous load on express /tiny, V8's own young-generation sizing`,
     '',
-    none ? '| variant | peak RSS MB | peak over none | RSS at the end MB |' : '| variant | peak RSS MB | RSS at the end MB |',
-    none ? '|---|---:|---:|---:|' : '|---|---:|---:|',
-    ...rows.map((row) => `| ${row.label} | ${row.peak.toFixed(0)} |${over(row.peak)} ${row.final.toFixed(0)} |`),
+    `| variant | peak RSS MB |${bases.map((base) => ` peak over ${base.label} |`).join('')} RSS at the end MB | young generation at the end MB |`,
+    `|---|---:|${bases.map(() => '---:|').join('')}---:|---:|`,
+    ...rows.map((row) => `| ${row.label} | ${row.peak.toFixed(0)} |${over(row.peak)} ${row.final.toFixed(0)} | ${Number.isNaN(row.young) ? '—' : row.young} |`),
   ];
 }
 
