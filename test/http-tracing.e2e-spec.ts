@@ -27,7 +27,7 @@ import {
 } from '@nestjs/common';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { interval, map, Observable, take, toArray } from 'rxjs';
@@ -299,7 +299,7 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
   it("keeps every connection's socket in one hidden class, whichever of its requests were sampled", async () => {
     // Node's HTTP code reads the socket on every request; sockets of several shapes make those reads megamorphic.
     const sockets: Socket[] = [];
-    const server = running.app.getHttpServer() as { on(event: 'connection', listener: (socket: Socket) => void): void; off(event: 'connection', listener: (socket: Socket) => void): void };
+    const server = running.app.getHttpServer() as Server;
     const collect = (socket: Socket) => sockets.push(socket);
     server.on('connection', collect);
     const unsampled = { traceparent: `00-${CALLER.traceId}-${CALLER.spanId}-00` };
