@@ -19,11 +19,12 @@
  * --prewarm seconds of unmeasured load on the same app. A traced app takes longer to come back than an untraced
  * one, a sampled path that runs on one request in ten the longest: with 1 s, sampling 0.1 and 1.0 read 0.68 and
  * 0.51 of `none`; with 4 s, 0.76 and 0.59 (the same build, two runs, `control` 0.967 in both). `control` is among
- * the default variants, so that each run shows the method's own error beside its results. Memory is measured apart from the rounds: each of
- * --memory-variants alone, on V8's own sizing, under continuous load for --memory seconds, as a server under steady
- * traffic holds it. A minute, because V8 grows the young generation of an app whose requests run in
- * AsyncLocalStorage (`als`, untraced) from 32 to 64 MB only after about 30 s of load: a shorter run reads that
- * floor as part of the tracer's cost.
+ * the default variants, so that each run shows the method's own error beside its results.
+ *
+ * Memory is measured apart from the rounds: each of --memory-variants alone, on V8's own sizing, under continuous
+ * load for --memory seconds, as a server under steady traffic holds it. A minute, because V8 grows the young
+ * generation of an app whose requests run in AsyncLocalStorage (`als`, untraced) from 32 to 64 MB only after about
+ * 30 s of load: a shorter run reads that floor as part of the tracer's cost.
  *
  * Flags: --rounds N (8), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
  * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.4: the fixed rate as a fraction of none's
