@@ -1,74 +1,227 @@
-import * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
 import { readPartialSuccess, readRetryDelay, type ExportOutcome, type OtlpTransport } from './export-outcome.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
-const passThrough = (bytes: Buffer): Buffer => bytes;
+
+/** gRPC status codes, numbered as the gRPC specification numbers them. */
+const GRPC_STATUS_NAMES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+] as const;
+const OK = 0;
+const UNKNOWN = 2;
+const RESOURCE_EXHAUSTED = 8;
+const UNAVAILABLE = 14;
 
 /**
- * gRPC status codes the OTLP specification lets an exporter retry. RESOURCE_EXHAUSTED only counts when the
- * collector says when to come back (RetryInfo); otherwise it is final.
+ * Codes the OTLP specification lets an exporter retry: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
+ * UNAVAILABLE, DATA_LOSS. RESOURCE_EXHAUSTED only counts when the collector says when to come back (RetryInfo).
  */
-const RETRYABLE = new Set([
-  grpc.status.CANCELLED,
-  grpc.status.DEADLINE_EXCEEDED,
-  grpc.status.ABORTED,
-  grpc.status.OUT_OF_RANGE,
-  grpc.status.UNAVAILABLE,
-  grpc.status.DATA_LOSS,
-]);
+const RETRYABLE = new Set([1, 4, 10, 11, 14, 15]);
+
+/** gRPC's mapping of an HTTP status that came without a gRPC status (a proxy or load balancer answering). */
+function codeOfHttpStatus(status: number): number {
+  if (status === 400) return 13;
+  if (status === 401) return 16;
+  if (status === 403) return 7;
+  if (status === 404) return 12;
+  if (status === 429 || status === 502 || status === 503 || status === 504) return UNAVAILABLE;
+  return UNKNOWN;
+}
+
+/** The length prefix of a gRPC message: one byte "not compressed", four bytes of length, big-endian. */
+function messagePrefix(length: number): Buffer {
+  const prefix = Buffer.allocUnsafe(5);
+  prefix[0] = 0;
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
+}
+
+/** One HTTP/2 connection to the collector and the export calls under way on it. */
+interface Connection {
+  readonly session: http2.ClientHttp2Session;
+  calls: number;
+}
 
 /**
- * OTLP over gRPC with `@grpc/grpc-js`, sending the bytes the pipeline encoded as they are (no serializer, no
- * copy). The channel reconnects within a few seconds of a collector coming back, rather than grpc-js's default of
- * up to two minutes, so a restart does not hold spans longer than it must.
+ * OTLP over gRPC, spoken directly over `node:http2`: one unary call per export, its body the bytes the pipeline
+ * encoded (no serializer, no copy). A gRPC client library would keep a channel, its call objects and a copy of
+ * each message for the length of every round trip; under steady load those outlive young-generation collections
+ * and cost the app full collections and tens of megabytes. Connections are made on demand: after the collector
+ * goes away the next export (paced by the pipeline's backoff) connects again, so a restart holds spans no longer
+ * than one backoff. While calls are under way the connection keeps the process alive; idle, it does not.
  */
 export class GrpcTransport implements OtlpTransport {
-  private readonly client: grpc.Client;
-  private readonly metadata = new grpc.Metadata();
+  private readonly origin: string;
+  private readonly requestHeaders: http2.OutgoingHttpHeaders;
+  private connection?: Connection;
+  private closed = false;
 
   constructor(
     readonly url: string,
     headers: Record<string, string>,
   ) {
     const target = new URL(url);
-    const credentials = target.protocol === 'https:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
-    const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-    this.client = new grpc.Client(`${target.hostname}:${port}`, credentials, {
-      'grpc.initial_reconnect_backoff_ms': 500,
-      'grpc.max_reconnect_backoff_ms': 5000,
-    });
-    for (const [key, value] of Object.entries(headers)) this.metadata.set(key, value);
+    const secure = target.protocol === 'https:';
+    // The endpoint's path, if any, is not the call's: gRPC names the method in `:path`.
+    this.origin = `${secure ? 'https:' : 'http:'}//${target.host}`;
+    const own: http2.OutgoingHttpHeaders = {};
+    for (const [key, value] of Object.entries(headers)) own[key.toLowerCase()] = value;
+    this.requestHeaders = {
+      ...own,
+      [http2.constants.HTTP2_HEADER_METHOD]: 'POST',
+      [http2.constants.HTTP2_HEADER_PATH]: EXPORT_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'user-agent': `${TRACER_NAME}/${TRACER_VERSION}`,
+    };
   }
 
   send(body: Buffer, timeoutMillis: number): Promise<ExportOutcome> {
+    if (this.closed) return Promise.resolve({ kind: 'fatal', reason: 'the exporter is shut down' });
     return new Promise((resolve) => {
-      this.client.makeUnaryRequest(
-        EXPORT_PATH,
-        passThrough,
-        passThrough,
-        body,
-        this.metadata.clone(),
-        { deadline: Date.now() + timeoutMillis },
-        (error: grpc.ServiceError | null, response?: Buffer) => {
-          if (!error) return resolve({ kind: 'accepted', ...readPartialSuccess(response) });
-          resolve(outcomeOf(error));
-        },
-      );
+      const connection = this.connect();
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = connection.session.request({ ...this.requestHeaders, 'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMillis))}m` });
+      } catch (error) {
+        // Headers Node refuses (a configuration error) fail every call alike; a session that just closed does not.
+        const code = (error as { code?: string }).code ?? '';
+        const reason = `gRPC request not sent: ${error instanceof Error ? error.message : String(error)}`;
+        resolve(code.startsWith('ERR_INVALID') ? { kind: 'fatal', reason } : { kind: 'retryable', reason });
+        return;
+      }
+      this.track(connection, 1);
+      const call = new ExportCall(timeoutMillis);
+      const deadline = setTimeout(() => {
+        call.timedOut = true;
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      }, timeoutMillis).unref();
+      stream.on('response', (responseHeaders) => call.readHeaders(responseHeaders));
+      stream.on('trailers', (trailers) => call.readHeaders(trailers));
+      stream.on('data', (chunk: Buffer) => call.readData(chunk));
+      stream.on('error', (error: Error) => (call.error = error));
+      stream.on('close', () => {
+        clearTimeout(deadline);
+        this.track(connection, -1);
+        resolve(call.outcome(stream.rstCode));
+      });
+      stream.write(messagePrefix(body.length));
+      stream.end(body);
     });
   }
 
   close(): void {
-    this.client.close();
+    this.closed = true;
+    this.connection?.session.close();
+    this.connection = undefined;
+  }
+
+  private connect(): Connection {
+    const current = this.connection;
+    if (current && !current.session.closed && !current.session.destroyed) return current;
+    const session = http2.connect(this.origin);
+    const connection: Connection = { session, calls: 0 };
+    // A failed or broken connection fails its calls, which report it; nothing else listens here.
+    session.on('error', () => {});
+    const forget = () => {
+      if (this.connection === connection) this.connection = undefined;
+    };
+    session.on('goaway', forget);
+    session.on('close', forget);
+    session.unref();
+    this.connection = connection;
+    return connection;
+  }
+
+  private track(connection: Connection, change: 1 | -1): void {
+    connection.calls += change;
+    if (connection.session.destroyed) return;
+    if (change === 1 && connection.calls === 1) connection.session.ref();
+    if (change === -1 && connection.calls === 0) connection.session.unref();
   }
 }
 
-function outcomeOf(error: grpc.ServiceError): ExportOutcome {
-  const reason = `gRPC ${grpc.status[error.code] ?? error.code}${error.details ? `: ${error.details}` : ''}`;
-  const details = error.metadata?.get('grpc-status-details-bin')[0];
-  const retryAfterMillis = readRetryDelay(Buffer.isBuffer(details) ? details : undefined);
-  if (error.code === grpc.status.RESOURCE_EXHAUSTED) {
+/** What one export call has received so far, and its outcome once the stream closed. */
+class ExportCall {
+  status?: number;
+  message?: string;
+  details?: Buffer;
+  httpStatus?: number;
+  error?: Error;
+  timedOut = false;
+  private readonly chunks: Buffer[] = [];
+
+  constructor(private readonly timeoutMillis: number) {}
+
+  /** The response headers, the trailers, or both at once (a trailers-only answer). */
+  readHeaders(headers: http2.IncomingHttpHeaders): void {
+    const status = headers[http2.constants.HTTP2_HEADER_STATUS];
+    if (typeof status === 'number') this.httpStatus = status;
+    const grpcStatus = headers['grpc-status'];
+    if (typeof grpcStatus === 'string' && /^\d+$/.test(grpcStatus)) this.status = Number(grpcStatus);
+    const message = headers['grpc-message'];
+    if (typeof message === 'string' && message.length > 0) this.message = decodeGrpcMessage(message);
+    const details = headers['grpc-status-details-bin'];
+    if (typeof details === 'string') this.details = Buffer.from(details, 'base64');
+  }
+
+  readData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  outcome(rstCode: number | undefined): ExportOutcome {
+    if (this.timedOut) return { kind: 'retryable', reason: `gRPC DEADLINE_EXCEEDED: no answer within ${this.timeoutMillis} ms` };
+    if (this.status === OK) return { kind: 'accepted', ...readPartialSuccess(this.responseMessage()) };
+    if (this.status !== undefined) return outcomeOfStatus(this.status, this.message, this.details);
+    // No gRPC status: the connection failed or broke, the stream was reset, or something else answered.
+    if (this.error) return { kind: 'retryable', reason: `gRPC UNAVAILABLE: ${this.error.message}` };
+    if (this.httpStatus !== undefined && this.httpStatus !== 200) {
+      return outcomeOfStatus(codeOfHttpStatus(this.httpStatus), `HTTP ${this.httpStatus} without a gRPC status`, undefined);
+    }
+    if (rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return { kind: 'retryable', reason: 'gRPC UNAVAILABLE: the collector refused the stream' };
+    return { kind: 'retryable', reason: `gRPC UNAVAILABLE: the call ended without a status (HTTP/2 code ${rstCode ?? 0})` };
+  }
+
+  /** The `ExportTraceServiceResponse` without its length prefix; undefined if absent or compressed. */
+  private responseMessage(): Uint8Array | undefined {
+    const bytes = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    if (bytes.length < 5 || bytes[0] !== 0) return undefined;
+    return bytes.subarray(5, 5 + bytes.readUInt32BE(1));
+  }
+}
+
+function outcomeOfStatus(code: number, message: string | undefined, details: Buffer | undefined): ExportOutcome {
+  const reason = `gRPC ${GRPC_STATUS_NAMES[code] ?? code}${message ? `: ${message}` : ''}`;
+  const retryAfterMillis = readRetryDelay(details);
+  if (code === RESOURCE_EXHAUSTED) {
     return retryAfterMillis === undefined ? { kind: 'fatal', reason } : { kind: 'retryable', reason, retryAfterMillis };
   }
-  if (RETRYABLE.has(error.code)) return { kind: 'retryable', reason, retryAfterMillis };
+  if (RETRYABLE.has(code)) return { kind: 'retryable', reason, retryAfterMillis };
   return { kind: 'fatal', reason };
+}
+
+/** `grpc-message` is percent-encoded UTF-8; a malformed one is shown as it came. */
+function decodeGrpcMessage(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
+  }
 }

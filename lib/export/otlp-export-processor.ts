@@ -58,6 +58,8 @@ interface PendingBatch {
 
 /** An encoded request being sent: the number of spans in it, and its own retry state. */
 interface Batch {
+  /** Holds the body; it goes back to the pool once the batch is settled, never while a retry may send it. */
+  readonly writer: ProtobufWriter;
   readonly body: Buffer;
   readonly count: number;
   backoffMillis: number;
@@ -95,6 +97,12 @@ export class OtlpExportProcessor implements SpanProcessor {
   private readonly ready: PendingBatch[] = [];
   /** Writers of sent batches, reused so that steady traffic allocates no new buffers. */
   private readonly spareWriters: ProtobufWriter[] = [];
+  /**
+   * Writers of request bodies, reused likewise. A body lives as long as its round trip; a fresh one per export
+   * would outlive young-generation collections and reach the old generation as external memory, which only a
+   * full collection frees, and V8 starts one whenever enough of it has piled up.
+   */
+  private readonly spareBodies: ProtobufWriter[] = [];
   private queuedSpans = 0;
   private queuedBytes = 0;
   private readonly inFlight = new Set<Batch>();
@@ -259,7 +267,7 @@ export class OtlpExportProcessor implements SpanProcessor {
     }
     if (this.stopped) return this.settleFlushes();
     if (outcome.kind === 'retryable') return this.retryLater(batch, outcome.reason, outcome.retryAfterMillis);
-    this.inFlight.delete(batch);
+    this.settle(batch);
     if (outcome.kind === 'fatal') {
       this.stats.failed += batch.count;
       this.lastProblem = `refused for good: ${outcome.reason}`;
@@ -271,6 +279,11 @@ export class OtlpExportProcessor implements SpanProcessor {
     // Full batches may have queued up meanwhile; a flush waits for everything.
     if (this.ready.length > 0 || this.flushWaiters.length > 0) this.exportQueued();
     else this.settleFlushes();
+  }
+
+  private settle(batch: Batch): void {
+    this.inFlight.delete(batch);
+    if (this.spareBodies.length < CONCURRENT_EXPORTS) this.spareBodies.push(batch.writer);
   }
 
   private retryLater(batch: Batch, reason: string, askedMillis: number | undefined): void {
@@ -300,7 +313,8 @@ export class OtlpExportProcessor implements SpanProcessor {
       const size = messageSize(resource.length) + scopeSizes.reduce((sum, s) => sum + messageSize(s), 0);
       return { resource, entries, scopeSizes, size };
     });
-    const out = new ProtobufWriter(frames.reduce((sum, f) => sum + messageSize(f.size), 0));
+    const out = this.spareBodies.pop() ?? new ProtobufWriter(frames.reduce((sum, f) => sum + messageSize(f.size), 0));
+    out.reset();
     for (const frame of frames) {
       lengthPrefix(out, 1, frame.size);
       lengthPrefix(out, 1, frame.resource.length);
@@ -318,7 +332,7 @@ export class OtlpExportProcessor implements SpanProcessor {
       writer.reset();
       this.spareWriters.push(writer);
     }
-    return { body: out.buffer.subarray(0, out.length), count: batch.count, backoffMillis: this.settings.initialBackoffMillis };
+    return { writer: out, body: out.buffer.subarray(0, out.length), count: batch.count, backoffMillis: this.settings.initialBackoffMillis };
   }
 
   private settleFlushes(): void {
