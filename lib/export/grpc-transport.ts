@@ -53,6 +53,15 @@ function messagePrefix(length: number): Buffer {
   return prefix;
 }
 
+/** The longest delay a Node timer takes; a longer one would fire at once. */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1;
+
+/** `grpc-timeout`: at most eight digits, so long deadlines are given in seconds. */
+function grpcTimeout(timeoutMillis: number): string {
+  const millis = Math.max(1, Math.ceil(timeoutMillis));
+  return millis <= 99_999_999 ? `${millis}m` : `${Math.min(99_999_999, Math.ceil(millis / 1000))}S`;
+}
+
 /** One HTTP/2 connection to the collector and the export calls under way on it. */
 interface Connection {
   readonly session: http2.ClientHttp2Session;
@@ -99,7 +108,7 @@ export class GrpcTransport implements OtlpTransport {
       const connection = this.connect();
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = connection.session.request({ ...this.requestHeaders, 'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMillis))}m` });
+        stream = connection.session.request({ ...this.requestHeaders, 'grpc-timeout': grpcTimeout(timeoutMillis) });
       } catch (error) {
         // Headers Node refuses (a configuration error) fail every call alike; a session that just closed does not.
         const code = (error as { code?: string }).code ?? '';
@@ -112,7 +121,7 @@ export class GrpcTransport implements OtlpTransport {
       const deadline = setTimeout(() => {
         call.timedOut = true;
         stream.close(http2.constants.NGHTTP2_CANCEL);
-      }, timeoutMillis).unref();
+      }, Math.min(timeoutMillis, MAX_TIMER_MILLIS)).unref();
       stream.on('response', (responseHeaders) => call.readHeaders(responseHeaders));
       stream.on('trailers', (trailers) => call.readHeaders(trailers));
       stream.on('data', (chunk: Buffer) => call.readData(chunk));
