@@ -53,6 +53,9 @@ function messagePrefix(length: number): Buffer {
   return prefix;
 }
 
+/** The most of an export's response kept: a partial success with its message is far smaller. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
 /** The longest delay a Node timer takes; a longer one would fire at once. */
 const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
@@ -136,9 +139,10 @@ export class GrpcTransport implements OtlpTransport {
     });
   }
 
+  /** Stops at once: calls still under way end as failed (the pipeline has stopped waiting for them). */
   close(): void {
     this.closed = true;
-    this.connection?.session.close();
+    this.connection?.session.destroy();
     this.connection = undefined;
   }
 
@@ -176,6 +180,7 @@ class ExportCall {
   error?: Error;
   timedOut = false;
   private readonly chunks: Buffer[] = [];
+  private received = 0;
 
   constructor(private readonly timeoutMillis: number) {}
 
@@ -191,7 +196,10 @@ class ExportCall {
     if (typeof details === 'string') this.details = Buffer.from(details, 'base64');
   }
 
+  /** Keeps at most {@link MAX_RESPONSE_BYTES}: a response is a few bytes, and a server that sends more is ignored past it. */
   readData(chunk: Buffer): void {
+    if (this.received >= MAX_RESPONSE_BYTES) return;
+    this.received += chunk.length;
     this.chunks.push(chunk);
   }
 
