@@ -28,6 +28,7 @@ import { isValidSpanContext, LibrarySpanContext } from './library-span-context.j
 import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';
 import { activeContext, runInContext } from './context-manager.js';
 import { ProcessorChain } from './processor-chain.js';
+import { HELD_IN_CONTEXT, type ContextSlot } from './linked-context.js';
 
 /** What the library reads of the SDK's tracer: its configuration, so both make spans the same way. */
 interface SdkTracerInternals {
@@ -139,6 +140,8 @@ class LibrarySpan implements Span, ReadableSpan {
   private eventsDropped = 0;
   private isEnded = false;
   private readonly limits: Required<SpanLimits>;
+  /** The context node this span was first made active in; private in JavaScript too, so a spread leaves it out. */
+  #slot: ContextSlot | undefined = undefined;
 
   constructor(
     sdk: SdkTracerInternals,
@@ -247,6 +250,24 @@ class LibrarySpan implements Span, ReadableSpan {
     this.processors.endingSpan(this as never);
     this.isEnded = true;
     this.processors.end(this);
+    this.leaveContext();
+  }
+
+  [HELD_IN_CONTEXT](slot: ContextSlot): void {
+    if (this.#slot === undefined && !this.isEnded) this.#slot = slot;
+  }
+
+  /**
+   * Once ended (and seen by every processor, which may keep it), the span's context holds a non-recording span
+   * with the same span context in its place: child spans, log correlation and propagation read only that, and an
+   * ended span records nothing anyway. A context that outlives its request, as Node's keep-alive timer keeps the
+   * last one of each connection, then keeps a few bytes instead of the span's attributes, times and events.
+   */
+  private leaveContext(): void {
+    const slot = this.#slot;
+    if (slot === undefined) return;
+    this.#slot = undefined;
+    slot.replaceValue(trace.wrapSpanContext(this.context));
   }
 
   isRecording(): boolean {

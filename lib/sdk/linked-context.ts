@@ -1,5 +1,21 @@
 import type { Context } from '@opentelemetry/api';
 
+/** The one node of a context that holds a value, for the value to replace itself there later. */
+export interface ContextSlot {
+  replaceValue(value: unknown): void;
+}
+
+/**
+ * Implemented by values that want the node holding them: the library's spans, which replace themselves once
+ * ended (see `LibrarySpan`), so that a context kept alive after its request (Node's keep-alive timer keeps the last
+ * one of each connection) no longer keeps the span's data.
+ */
+export const HELD_IN_CONTEXT: unique symbol = Symbol('nestjs-tracing.held-in-context');
+
+interface HeldInContext {
+  [HELD_IN_CONTEXT](slot: ContextSlot): void;
+}
+
 /** Marks a key deleted in a node, so that the ancestors' value for it is hidden. */
 const DELETED: unique symbol = Symbol('nestjs-tracing.deleted-context-value');
 
@@ -15,11 +31,12 @@ const MAX_DEPTH = 16;
  * request sets two or three values (the caller's span context, the server span, the handler span) and reads the
  * newest, so lookups stop at the first node or two. Immutable, like every context: nothing changes a node.
  */
-class LinkedContext implements Context {
+class LinkedContext implements Context, ContextSlot {
   constructor(
     private readonly parent: LinkedContext | undefined,
     private readonly key: symbol | undefined,
-    private readonly value: unknown,
+    /** Changed only by the value itself, through {@link replaceValue}. */
+    private value: unknown,
     private readonly depth: number,
     /** Every value, for a folded chain (it has no parent). */
     private readonly folded?: ReadonlyMap<symbol, unknown>,
@@ -43,8 +60,17 @@ class LinkedContext implements Context {
     return this.getValue(key) === undefined ? this : this.add(key, DELETED);
   }
 
+  /** For the value this node holds only: a span that ended puts a stand-in with the same span context here. */
+  replaceValue(value: unknown): void {
+    this.value = value;
+  }
+
   private add(key: symbol, value: unknown): LinkedContext {
-    if (this.depth < MAX_DEPTH) return new LinkedContext(this, key, value, this.depth + 1);
+    if (this.depth < MAX_DEPTH) {
+      const node = new LinkedContext(this, key, value, this.depth + 1);
+      if (typeof value === 'object' && value !== null && HELD_IN_CONTEXT in value) (value as HeldInContext)[HELD_IN_CONTEXT](node);
+      return node;
+    }
     const values = this.values();
     if (value === DELETED) values.delete(key);
     else values.set(key, value);
