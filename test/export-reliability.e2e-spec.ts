@@ -97,7 +97,9 @@ describe('exports that survive collector trouble', () => {
 
   it('drops the newest spans past the queue bound while the collector is down, counts them and logs one line per interval', async () => {
     const port = await freePort();
-    startExporting(`http://127.0.0.1:${port}`, { batch: { scheduledDelayMillis: 50, maxQueueSize: 100, maxExportBatchSize: 50 } });
+    // Only full batches are sent (the timer would send a partial one whenever a slow machine lets it fire
+    // between two spans), so three full batches are under way and the counts below are exact.
+    startExporting(`http://127.0.0.1:${port}`, { batch: { scheduledDelayMillis: 60_000, maxQueueSize: 100, maxExportBatchSize: 50 } });
     await endSpans(400, 'early');
     // Longer than two report intervals, with spans still being lost in the second.
     await new Promise((resolve) => setTimeout(resolve, 600));
