@@ -51,7 +51,10 @@ export class TraceService {
     return runInSpan(this.tracer.startSpan(name, options, parent), parent, work);
   }
 
-  /** The active span, if any. */
+  /**
+   * The active span, if any. Where the library's span active here has ended already (in work that outlives its
+   * request), a non-recording span with the same ids: it still parents new spans, and records nothing.
+   */
   currentSpan(): Span | undefined {
     return trace.getActiveSpan();
   }
