@@ -29,7 +29,8 @@ const MAX_DEPTH = 16;
  * An OpenTelemetry `Context` as a persistent linked list: `setValue` adds one small node in front of its parent
  * instead of copying a Map and creating three closures, as the API's own context does for every value set. A
  * request sets two or three values (the caller's span context, the server span, the handler span) and reads the
- * newest, so lookups stop at the first node or two. Immutable, like every context: nothing changes a node.
+ * newest, so lookups stop at the first node or two. Immutable to everyone who reads it, like every context; the
+ * one change is a library span putting a stand-in with its own span context in its place once it has ended.
  */
 class LinkedContext implements Context, ContextSlot {
   constructor(
