@@ -24,26 +24,32 @@ const GRPC_STATUS_NAMES = [
   'DATA_LOSS',
   'UNAUTHENTICATED',
 ] as const;
-const OK = 0;
-const UNKNOWN = 2;
-const RESOURCE_EXHAUSTED = 8;
-const UNAVAILABLE = 14;
+
+/** The number of a gRPC status code. */
+function code(name: (typeof GRPC_STATUS_NAMES)[number]): number {
+  return GRPC_STATUS_NAMES.indexOf(name);
+}
+
+const OK = code('OK');
+const RESOURCE_EXHAUSTED = code('RESOURCE_EXHAUSTED');
 
 /**
- * Codes the OTLP specification lets an exporter retry: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
- * UNAVAILABLE, DATA_LOSS. RESOURCE_EXHAUSTED only counts when the collector says when to come back (RetryInfo).
+ * Codes the OTLP specification lets an exporter retry. RESOURCE_EXHAUSTED only counts when the collector says when
+ * to come back (RetryInfo).
  */
-const RETRYABLE = new Set([1, 4, 10, 11, 14, 15]);
+const RETRYABLE = new Set((['CANCELLED', 'DEADLINE_EXCEEDED', 'ABORTED', 'OUT_OF_RANGE', 'UNAVAILABLE', 'DATA_LOSS'] as const).map(code));
 
 /** gRPC's mapping of an HTTP status that came without a gRPC status (a proxy or load balancer answering). */
-function codeOfHttpStatus(status: number): number {
-  if (status === 400) return 13;
-  if (status === 401) return 16;
-  if (status === 403) return 7;
-  if (status === 404) return 12;
-  if (status === 429 || status === 502 || status === 503 || status === 504) return UNAVAILABLE;
-  return UNKNOWN;
-}
+const CODE_OF_HTTP_STATUS = new Map([
+  [400, code('INTERNAL')],
+  [401, code('UNAUTHENTICATED')],
+  [403, code('PERMISSION_DENIED')],
+  [404, code('UNIMPLEMENTED')],
+  [429, code('UNAVAILABLE')],
+  [502, code('UNAVAILABLE')],
+  [503, code('UNAVAILABLE')],
+  [504, code('UNAVAILABLE')],
+]);
 
 /** The length prefix of a gRPC message: one byte "not compressed", four bytes of length, big-endian. */
 function messagePrefix(length: number): Buffer {
@@ -210,7 +216,7 @@ class ExportCall {
     // No gRPC status: the connection failed or broke, the stream was reset, or something else answered.
     if (this.error) return { kind: 'retryable', reason: `gRPC UNAVAILABLE: ${this.error.message}` };
     if (this.httpStatus !== undefined && this.httpStatus !== 200) {
-      return outcomeOfStatus(codeOfHttpStatus(this.httpStatus), `HTTP ${this.httpStatus} without a gRPC status`, undefined);
+      return outcomeOfStatus(CODE_OF_HTTP_STATUS.get(this.httpStatus) ?? code('UNKNOWN'), `HTTP ${this.httpStatus} without a gRPC status`, undefined);
     }
     if (rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return { kind: 'retryable', reason: 'gRPC UNAVAILABLE: the collector refused the stream' };
     return { kind: 'retryable', reason: `gRPC UNAVAILABLE: the call ended without a status (HTTP/2 code ${rstCode ?? 0})` };
