@@ -3,7 +3,7 @@ import { createServer, request, type IncomingHttpHeaders, type OutgoingHttpHeade
 import type { AddressInfo } from 'node:net';
 import { OtelModule, type OtelModuleOptions } from '../lib/index.js';
 import { startApp } from './support/apps.js';
-import { ROOT, startChildApp, type ChildApp } from './support/child-app.js';
+import { ROOT, runNode, startChildApp, type ChildApp } from './support/child-app.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 
 const TRACE_ID = '12345678901234567890123456789012';
@@ -474,5 +474,34 @@ describe('the Zipkin exporter, alone and beside OTLP', () => {
       app = undefined;
       await Promise.all([otlp.stop(), zipkin.stop()]);
     }
+  });
+});
+
+describe('the B3 propagator package', () => {
+  // In a process of its own, on the built package: jest's module registry would hide what Node itself loaded.
+  const script = `import { createRequire } from 'node:module';
+    const { createPropagator } = await import('${ROOT}/dist/propagation/propagators.js');
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('propagator-b3'));
+    createPropagator(['tracecontext', 'baggage', 'jaeger']);
+    const withoutB3 = loaded();
+    const headers = {};
+    createPropagator(['b3multi']).inject(
+      (await import('@opentelemetry/api')).trace.setSpanContext((await import('@opentelemetry/api')).ROOT_CONTEXT, {
+        traceId: '${TRACE_ID}', spanId: '${PARENT_ID}', traceFlags: 1,
+      }),
+      headers,
+      { set: (carrier, key, value) => { carrier[key] = value; } },
+    );
+    console.log(JSON.stringify({ withoutB3, withB3: loaded(), headers }));`;
+
+  it('is loaded only when b3 or b3multi is configured, and then works', async () => {
+    const { code, output } = await runNode(['--input-type=module', '-e', script], { cwd: ROOT });
+    expect(code).toBe(0);
+    const result = JSON.parse(output.trim().split('\n').pop() ?? '{}');
+    expect(result).toEqual({
+      withoutB3: false,
+      withB3: true,
+      headers: { 'x-b3-traceid': TRACE_ID, 'x-b3-spanid': PARENT_ID, 'x-b3-sampled': '1' },
+    });
   });
 });

@@ -1,6 +1,6 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { requireEsModule } from '../es-module-require.js';
 import { appPackageMajor, appRoots, resolveFromApp } from './app-packages.js';
 import { redisStatement } from './redis-statement.js';
 
@@ -16,30 +16,10 @@ interface CatalogueEntry {
   create(): Instrumentation;
 }
 
+/** Instrumentation packages load only when their driver is installed: an app without a database loads none. */
+const load = requireEsModule;
+/** For the app's own `@prisma/instrumentation`, resolved from the app. */
 const requireFromHere = createRequire(import.meta.url);
-
-/**
- * Loads an instrumentation package only when its driver is installed: an app without a database loads none. It
- * loads the package's ES module build, synchronously through require(esm), so that it shares the ES module copies
- * of `@opentelemetry/api`, `core` and `instrumentation` the library runs on: `require(name)` would pick the
- * CommonJS build and load a second copy of each beside them (13 MB more heap, and longer start-up).
- */
-function load<T>(name: string): T {
-  const entry = esModuleEntry(name);
-  if (entry !== undefined) {
-    try {
-      return requireFromHere(entry) as T;
-    } catch {
-      // A loader that cannot require ES modules (jest's, on Node below 24.9) gets the CommonJS build below.
-    }
-  }
-  return requireFromHere(name) as T;
-}
-
-function esModuleEntry(name: string): string | undefined {
-  const url = typeof import.meta.resolve === 'function' ? import.meta.resolve(name) : undefined;
-  return url?.startsWith('file:') ? fileURLToPath(url) : undefined;
-}
 
 const CATALOGUE: Record<Exclude<DataInstrumentationName, 'prisma'>, CatalogueEntry> = {
   pg: {

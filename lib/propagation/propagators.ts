@@ -1,6 +1,6 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { W3CBaggagePropagator } from '@opentelemetry/core';
-import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
+import { requireEsModule } from '../es-module-require.js';
 import type { PropagatorName } from '../otel.options.js';
 import { JaegerPropagator } from './jaeger.propagator.js';
 import { MultiFormatPropagator } from './multi-format.propagator.js';
@@ -28,10 +28,16 @@ function traceFormat(name: TraceFormatName): TextMapPropagator {
     case 'tracecontext':
       return new TraceContextPropagator();
     case 'b3':
-      return new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEADER });
     case 'b3multi':
-      return new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER });
+      return b3Propagator(name);
     case 'jaeger':
       return new JaegerPropagator();
   }
+}
+
+/** Loaded only for a B3 configuration: most services never need it, and every service would pay its memory. */
+function b3Propagator(name: 'b3' | 'b3multi'): TextMapPropagator {
+  const b3 = requireEsModule<typeof import('@opentelemetry/propagator-b3')>('@opentelemetry/propagator-b3');
+  const injectEncoding = name === 'b3' ? b3.B3InjectEncoding.SINGLE_HEADER : b3.B3InjectEncoding.MULTI_HEADER;
+  return new b3.B3Propagator({ injectEncoding });
 }
