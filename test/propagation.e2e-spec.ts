@@ -480,15 +480,14 @@ describe('the Zipkin exporter, alone and beside OTLP', () => {
 describe('the B3 propagator package', () => {
   // In a process of its own, on the built package: jest's module registry would hide what Node itself loaded.
   const script = `import { createRequire } from 'node:module';
+    import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
     const { createPropagator } = await import('${ROOT}/dist/propagation/propagators.js');
     const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('propagator-b3'));
     createPropagator(['tracecontext', 'baggage', 'jaeger']);
     const withoutB3 = loaded();
     const headers = {};
     createPropagator(['b3multi']).inject(
-      (await import('@opentelemetry/api')).trace.setSpanContext((await import('@opentelemetry/api')).ROOT_CONTEXT, {
-        traceId: '${TRACE_ID}', spanId: '${PARENT_ID}', traceFlags: 1,
-      }),
+      trace.setSpanContext(ROOT_CONTEXT, { traceId: '${TRACE_ID}', spanId: '${PARENT_ID}', traceFlags: 1 }),
       headers,
       { set: (carrier, key, value) => { carrier[key] = value; } },
     );

@@ -1,7 +1,7 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
-import { createRequire } from 'node:module';
+import { requireEsModule } from '../es-module-require.js';
 
 /** What the Zipkin exporter needs: where, with which headers, and how long an export may take. */
 export interface ZipkinSettings {
@@ -30,7 +30,7 @@ export class ZipkinSpanExporter implements SpanExporter {
   private unanswered = 0;
 
   constructor(private readonly settings: ZipkinSettings) {
-    const { ZipkinExporter } = createRequire(import.meta.url)('@opentelemetry/exporter-zipkin') as ZipkinModule;
+    const { ZipkinExporter } = requireEsModule<ZipkinModule>('@opentelemetry/exporter-zipkin');
     this.exporter = new ZipkinExporter({ url: settings.url, headers: settings.headers });
   }
 

@@ -16,25 +16,24 @@ interface CatalogueEntry {
   create(): Instrumentation;
 }
 
-/** Instrumentation packages load only when their driver is installed: an app without a database loads none. */
-const load = requireEsModule;
 /** For the app's own `@prisma/instrumentation`, resolved from the app. */
 const requireFromHere = createRequire(import.meta.url);
 
+/** Each instrumentation package is loaded only when its driver is installed: an app without a database loads none. */
 const CATALOGUE: Record<Exclude<DataInstrumentationName, 'prisma'>, CatalogueEntry> = {
   pg: {
     drivers: ['pg'],
     // enhancedDatabaseReporting would record the parameter values.
-    create: () => new (load<typeof import('@opentelemetry/instrumentation-pg')>('@opentelemetry/instrumentation-pg').PgInstrumentation)({ enhancedDatabaseReporting: false }),
+    create: () => new (requireEsModule<typeof import('@opentelemetry/instrumentation-pg')>('@opentelemetry/instrumentation-pg').PgInstrumentation)({ enhancedDatabaseReporting: false }),
   },
   mysql2: {
     drivers: ['mysql2'],
     // mysql2 formats parameter values into the statement it records, unless it is masked.
-    create: () => new (load<typeof import('@opentelemetry/instrumentation-mysql2')>('@opentelemetry/instrumentation-mysql2').MySQL2Instrumentation)({ maskStatement: true }),
+    create: () => new (requireEsModule<typeof import('@opentelemetry/instrumentation-mysql2')>('@opentelemetry/instrumentation-mysql2').MySQL2Instrumentation)({ maskStatement: true }),
   },
   mongodb: {
     drivers: ['mongodb'],
-    create: () => new (load<typeof import('@opentelemetry/instrumentation-mongodb')>('@opentelemetry/instrumentation-mongodb').MongoDBInstrumentation)({ enhancedDatabaseReporting: false }),
+    create: () => new (requireEsModule<typeof import('@opentelemetry/instrumentation-mongodb')>('@opentelemetry/instrumentation-mongodb').MongoDBInstrumentation)({ enhancedDatabaseReporting: false }),
   },
   mongoose: {
     drivers: ['mongoose'],
@@ -42,27 +41,27 @@ const CATALOGUE: Record<Exclude<DataInstrumentationName, 'prisma'>, CatalogueEnt
     // level down: the Mongoose span (model, operation, collection) is kept, the driver's beneath it suppressed.
     // The driver used directly is still traced. Mongoose records no statement unless given a serializer.
     create: () =>
-      new (load<typeof import('@opentelemetry/instrumentation-mongoose')>('@opentelemetry/instrumentation-mongoose').MongooseInstrumentation)({
+      new (requireEsModule<typeof import('@opentelemetry/instrumentation-mongoose')>('@opentelemetry/instrumentation-mongoose').MongooseInstrumentation)({
         suppressInternalInstrumentation: true,
       }),
   },
   ioredis: {
     drivers: ['ioredis'],
     create: () =>
-      new (load<typeof import('@opentelemetry/instrumentation-ioredis')>('@opentelemetry/instrumentation-ioredis').IORedisInstrumentation)({ dbStatementSerializer: redisStatement }),
+      new (requireEsModule<typeof import('@opentelemetry/instrumentation-ioredis')>('@opentelemetry/instrumentation-ioredis').IORedisInstrumentation)({ dbStatementSerializer: redisStatement }),
   },
   redis: {
     drivers: ['redis', '@redis/client'],
     create: () =>
-      new (load<typeof import('@opentelemetry/instrumentation-redis')>('@opentelemetry/instrumentation-redis').RedisInstrumentation)({ dbStatementSerializer: redisStatement }),
+      new (requireEsModule<typeof import('@opentelemetry/instrumentation-redis')>('@opentelemetry/instrumentation-redis').RedisInstrumentation)({ dbStatementSerializer: redisStatement }),
   },
   kafkajs: {
     drivers: ['kafkajs'],
-    create: () => new (load<typeof import('@opentelemetry/instrumentation-kafkajs')>('@opentelemetry/instrumentation-kafkajs').KafkaJsInstrumentation)(),
+    create: () => new (requireEsModule<typeof import('@opentelemetry/instrumentation-kafkajs')>('@opentelemetry/instrumentation-kafkajs').KafkaJsInstrumentation)(),
   },
   amqplib: {
     drivers: ['amqplib'],
-    create: () => new (load<typeof import('@opentelemetry/instrumentation-amqplib')>('@opentelemetry/instrumentation-amqplib').AmqplibInstrumentation)(),
+    create: () => new (requireEsModule<typeof import('@opentelemetry/instrumentation-amqplib')>('@opentelemetry/instrumentation-amqplib').AmqplibInstrumentation)(),
   },
 };
 
