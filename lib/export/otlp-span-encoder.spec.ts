@@ -6,6 +6,9 @@ import { OtlpTypes } from '../../test/support/otlp-receiver.js';
 import { startUnitTracing, type UnitTracing } from '../../test/support/tracing.js';
 import type { ExportOutcome, OtlpTransport } from './export-outcome.js';
 import { OtlpExportProcessor } from './otlp-export-processor.js';
+import { LibrarySpanContext } from '../sdk/library-span-context.js';
+import { LIBRARY_ROOT_CONTEXT } from '../sdk/linked-context.js';
+import { TracingRuntime } from '../sdk/tracing-runtime.js';
 
 /** A transport that keeps what it was given and accepts it. */
 class CapturingTransport implements OtlpTransport {
@@ -133,6 +136,30 @@ describe('the OTLP span encoder', () => {
       const { bodies } = await exportThroughPipeline(spans);
       expect(decode(bodies[0])).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array));
     }
+  });
+
+  it("writes the library tracer's ids from the id pool, and from their hex once the pool was refilled", async () => {
+    tracing.recorder.reset();
+    const tracer = TracingRuntime.get().tracer;
+    const server = tracer.startSpan('GET /orders', { kind: SpanKind.SERVER }, LIBRARY_ROOT_CONTEXT);
+    const handler = tracer.startSpan('OrdersController.list', {}, trace.setSpan(LIBRARY_ROOT_CONTEXT, server));
+    handler.end();
+    // Long enough for the pool to be refilled under the server span: its ids are no longer there to copy.
+    const longLived = tracer.startSpan('job', {}, LIBRARY_ROOT_CONTEXT);
+    for (let i = 0; i < 400; i++) tracer.startSpan(`short ${i}`, {}, LIBRARY_ROOT_CONTEXT).end();
+    const lateChild = tracer.startSpan('job.step', {}, trace.setSpan(LIBRARY_ROOT_CONTEXT, longLived));
+    lateChild.end();
+    longLived.end();
+    server.end();
+    const spans = [...tracing.recorder.spans];
+    const contextOf = (span: { spanContext(): unknown }) => span.spanContext() as LibrarySpanContext;
+    expect(contextOf(lateChild)).toBeInstanceOf(LibrarySpanContext);
+    // Both ways are taken: the late child's span id is still in the pool, the job's trace id (its too) is not.
+    expect(contextOf(lateChild).copySpanId(new Uint8Array(8), 0)).toBe(true);
+    expect(contextOf(lateChild).copyTraceId(new Uint8Array(16), 0)).toBe(false);
+    expect(contextOf(server).copyTraceId(new Uint8Array(16), 0)).toBe(false);
+    const { bodies } = await exportThroughPipeline(spans);
+    expect(decode(bodies[0])).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array));
   });
 
   it('keeps only sampled spans and drops past the queue bound, counting them', async () => {

@@ -1,6 +1,7 @@
 import type { Attributes, HrTime, Link, SpanContext } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
+import { LibrarySpanContext } from '../sdk/library-span-context.js';
 import { ProtobufWriter } from './protobuf-writer.js';
 import { RecurringAttributeRuns, RecurringAttributes, type PrimitiveValue } from './recurring-attributes.js';
 
@@ -20,12 +21,12 @@ const IS_REMOTE = 0x200;
 export function writeSpanEntry(writer: ProtobufWriter, span: ReadableSpan): void {
   const at = writer.beginWide(SCOPE_SPANS_SPAN);
   const context = span.spanContext();
-  writer.hexField(1, context.traceId);
-  writer.hexField(2, context.spanId);
+  writeTraceId(writer, 1, context);
+  writeSpanId(writer, 2, context);
   const traceState = context.traceState?.serialize();
   if (traceState) writer.stringField(3, traceState);
   const parent = span.parentSpanContext;
-  if (parent?.spanId) writer.hexField(4, parent.spanId);
+  if (parent?.spanId) writeSpanId(writer, 4, parent);
   writer.recurringStringField(5, span.name);
   const kind = span.kind == null ? 0 : span.kind + 1;
   if (kind !== 0) {
@@ -63,6 +64,24 @@ export function encodeScope(scope: { name: string; version?: string }): Buffer {
   return writer.copy();
 }
 
+/**
+ * A trace id field. The library's own ids are copied from the random bytes they were made of while the id pool
+ * still holds them (nearly always: a span ends within a few thousand ids of its start), which costs a third of
+ * decoding 32 hex digits.
+ */
+function writeTraceId(writer: ProtobufWriter, field: number, context: SpanContext): void {
+  if (!(context instanceof LibrarySpanContext)) return writer.hexField(field, context.traceId);
+  const at = writer.bytesFieldSlot(field, 16);
+  if (!context.copyTraceId(writer.buffer, at)) writer.hexAt(at, context.traceId);
+}
+
+/** A span id field, copied as {@link writeTraceId} copies. */
+function writeSpanId(writer: ProtobufWriter, field: number, context: SpanContext): void {
+  if (!(context instanceof LibrarySpanContext)) return writer.hexField(field, context.spanId);
+  const at = writer.bytesFieldSlot(field, 8);
+  if (!context.copySpanId(writer.buffer, at)) writer.hexAt(at, context.spanId);
+}
+
 function spanFlags(context: SpanContext, parentIsRemote: boolean | undefined): number {
   return (context.traceFlags & 0xff) | HAS_IS_REMOTE | (parentIsRemote ? IS_REMOTE : 0);
 }
@@ -76,12 +95,16 @@ function writeCount(writer: ProtobufWriter, field: number, count: number | undef
 /** Nanoseconds since the epoch as fixed64: `seconds * 1e9 + nanos` exceeds 2^53, so it is built from halves. */
 function writeTime(writer: ProtobufWriter, field: number, time: HrTime): void {
   const [seconds, nanos] = time;
-  // 1e9 = 1953125 * 2^9: `scaled` stays exact, and shifting it by 9 bits splits into 32-bit halves exactly.
+  // 1e9 = 1953125 * 2^9: `scaled` stays exact, and shifting it by 9 bits splits into 32-bit halves exactly. The
+  // remainder is taken by subtraction: `%` on numbers this large is a call into C.
   const scaled = seconds * 1953125;
   const high = Math.floor(scaled / 0x800000);
-  let low = (scaled % 0x800000) * 512 + nanos;
-  const carry = Math.floor(low / 0x100000000);
-  low -= carry * 0x100000000;
+  let low = (scaled - high * 0x800000) * 512 + nanos;
+  let carry = 0;
+  if (low >= 0x100000000 || low < 0) {
+    carry = Math.floor(low / 0x100000000);
+    low -= carry * 0x100000000;
+  }
   writer.tag(field, 1);
   writer.fixed64(low, high + carry);
 }

@@ -47,4 +47,38 @@ describe('ProtobufWriter', () => {
     }
     expect(wide.copy().equals(usual.copy())).toBe(true);
   });
+
+  it.each([
+    [2, 8],
+    [15, 127],
+    [16, 8],
+    [1, 128],
+    [20, 300],
+  ])('gives field %i a slot of %i bytes as bytesField frames it, growing the buffer', (field, size) => {
+    const content = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7) % 256));
+    const slotted = new ProtobufWriter(4);
+    slotted.tag(1, 0);
+    slotted.varint(5);
+    const at = slotted.bytesFieldSlot(field, size);
+    content.copy(slotted.buffer, at);
+    slotted.tag(3, 0);
+    slotted.varint(6);
+    const framed = new ProtobufWriter(4);
+    framed.tag(1, 0);
+    framed.varint(5);
+    framed.bytesField(field, content);
+    framed.tag(3, 0);
+    framed.varint(6);
+    expect(slotted.copy().equals(framed.copy())).toBe(true);
+  });
+
+  it('decodes a hex id into its slot, the same from memory as the first time', () => {
+    const writer = new ProtobufWriter(8);
+    const id = '0af7651916cd43dd8448eb211c80319c';
+    writer.hexField(1, id);
+    writer.hexField(1, id);
+    writer.hexField(2, 'b7ad6b7169203331');
+    const expected = Buffer.concat([Buffer.from([0x0a, 16]), Buffer.from(id, 'hex'), Buffer.from([0x0a, 16]), Buffer.from(id, 'hex'), Buffer.from([0x12, 8]), Buffer.from('b7ad6b7169203331', 'hex')]);
+    expect(writer.copy().equals(expected)).toBe(true);
+  });
 });

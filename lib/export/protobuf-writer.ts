@@ -144,13 +144,36 @@ export class ProtobufWriter {
    * kept decoded: the spans of one request end together and repeat their trace id and each other's span ids.
    */
   hexField(field: number, hex: string): void {
-    const bytes = hex.length >>> 1;
-    this.tag(field, 2);
-    this.varint(bytes);
-    this.ensure(bytes);
+    this.hexAt(this.bytesFieldSlot(field, hex.length >>> 1), hex);
+  }
+
+  /**
+   * Writes the key and length of a bytes field of `size` bytes and returns where its content goes, for the caller
+   * to fill (all of it) at once.
+   */
+  bytesFieldSlot(field: number, size: number): number {
+    if (field > 15 || size > 0x7f) {
+      this.tag(field, 2);
+      this.varint(size);
+      this.ensure(size);
+      const at = this.length;
+      this.length = at + size;
+      return at;
+    }
+    // A one-byte key and a one-byte length, as every id field has: one bounds check for the three parts.
+    this.ensure(2 + size);
     const buffer = this.buffer;
     const at = this.length;
-    this.length = at + bytes;
+    buffer[at] = (field << 3) | 2;
+    buffer[at + 1] = size;
+    this.length = at + 2 + size;
+    return at + 2;
+  }
+
+  /** Decodes a lowercase hex id into the buffer at `at`, its slot (see {@link hexField}). */
+  hexAt(at: number, hex: string): void {
+    const bytes = hex.length >>> 1;
+    const buffer = this.buffer;
     const memo = bytes === 16 ? this.lastTraceId : bytes === 8 ? this.lastSpanId : undefined;
     if (memo !== undefined && memo.hex === hex) {
       const decoded = memo.bytes;

@@ -23,7 +23,7 @@ import {
 import { cleanAttributes, cleanSimpleAttributes, isTracingSuppressed, maybeAddAttribute } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
-import { hrTimeAt, newSpanId, newTraceId } from './span-ids.js';
+import { hrTimeAt, lastIdGeneration, lastIdOffset, newSpanId, newTraceId, NOT_FROM_POOL } from './span-ids.js';
 import { isValidSpanContext, LibrarySpanContext } from './library-span-context.js';
 import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';
 import { activeContext, runInContext } from './context-manager.js';
@@ -101,13 +101,15 @@ export class LibraryTracer implements Tracer {
     // The library's own spans have valid ids by construction; others (propagated, other tracers') are checked.
     const validParent = parentContext !== undefined && isValidSpanContext(parentContext) ? parentContext : undefined;
     const traceId = validParent ? validParent.traceId : newTraceId();
+    const traceIdGeneration = validParent ? NOT_FROM_POOL : lastIdGeneration();
+    const traceIdOffset = lastIdOffset();
     const spanId = newSpanId();
     const own = attributes ?? {};
     const sampling = this.sdk._sampler.shouldSample(parent, traceId, name, kind, own, []);
     const traceState = sampling.traceState ?? validParent?.traceState;
     const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
     const traceFlags = (sampled ? TraceFlags.SAMPLED : TraceFlags.NONE) | randomTraceIdFlag(validParent);
-    const spanContext = new LibrarySpanContext(traceId, spanId, traceFlags, traceState);
+    const spanContext = new LibrarySpanContext(traceId, spanId, traceFlags, traceState, validParent, traceIdGeneration, traceIdOffset, lastIdGeneration(), lastIdOffset());
     if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
     if (sampling.attributes) Object.assign(own, sampling.attributes);
     return new LibrarySpan(this.sdk, this.processors, name, kind, spanContext, validParent, own, dropped, parent);

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, trace, type Conte
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import { LibrarySpanContext } from './library-span-context.js';
 import { createSampler } from './samplers.js';
+import { NOT_FROM_POOL } from './span-ids.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
@@ -19,8 +20,8 @@ const PARENTS: [string, Context][] = [
   ['an unsampled remote parent', withParent({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.NONE, isRemote: true })],
   ['a sampled local parent', withParent({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: TraceFlags.SAMPLED | 2 })],
   ['an unsampled local parent', withParent({ traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 2 })],
-  ['a sampled library parent', withParent(new LibrarySpanContext(TRACE_ID, SPAN_ID, TraceFlags.SAMPLED, undefined))],
-  ['an unsampled library parent', withParent(new LibrarySpanContext(TRACE_ID, SPAN_ID, TraceFlags.NONE, undefined))],
+  ['a sampled library parent', withParent(new LibrarySpanContext(TRACE_ID, SPAN_ID, TraceFlags.SAMPLED, undefined, undefined, NOT_FROM_POOL, 0, NOT_FROM_POOL, 0))],
+  ['an unsampled library parent', withParent(new LibrarySpanContext(TRACE_ID, SPAN_ID, TraceFlags.NONE, undefined, undefined, NOT_FROM_POOL, 0, NOT_FROM_POOL, 0))],
 ];
 
 /** Trace ids on both sides of a 0.25 ratio, so that the ratio decision matters. */

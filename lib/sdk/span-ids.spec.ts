@@ -1,4 +1,4 @@
-import { hrTimeAt, newSpanId, newTraceId } from './span-ids.js';
+import { copyIdBytes, hrTimeAt, lastIdGeneration, lastIdOffset, newSpanId, newTraceId, NOT_FROM_POOL } from './span-ids.js';
 
 describe('span ids and times', () => {
   it('makes valid, distinct lowercase hex ids', () => {
@@ -16,6 +16,20 @@ describe('span ids and times', () => {
       const digits = new Set(ids.map((id) => id[position]));
       expect(digits.size).toBe(16);
     }
+  });
+
+  it("copies an id's bytes back from the pool while the pool holds them, and refuses once it was refilled", () => {
+    const traceId = newTraceId();
+    const generation = lastIdGeneration();
+    const offset = lastIdOffset();
+    const target = new Uint8Array(16);
+    expect(copyIdBytes(target, 0, generation, offset, 16)).toBe(true);
+    expect(Buffer.from(target).toString('hex')).toBe(traceId);
+    // 8 KiB of ids later the pool has been refilled at least once.
+    for (let i = 0; i < 1100; i++) newSpanId();
+    expect(lastIdGeneration()).toBeGreaterThan(generation);
+    expect(copyIdBytes(new Uint8Array(16), 0, generation, offset, 16)).toBe(false);
+    expect(copyIdBytes(new Uint8Array(16), 0, NOT_FROM_POOL, 0, 16)).toBe(false);
   });
 
   it('turns a monotonic reading into wall-clock [seconds, nanoseconds]', () => {

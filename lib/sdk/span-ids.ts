@@ -4,6 +4,10 @@ import type { HrTime } from '@opentelemetry/api';
 const POOL_BYTES = 8192;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
 let poolAt = POOL_BYTES;
+/** Counts the pool's refills: an id's bytes are still in the pool while the generation it was drawn in lasts. */
+let poolGeneration = 0;
+/** Where the bytes of the id drawn last start in the pool. */
+let drawnAt = 0;
 
 /** Character codes of each byte's two lowercase hex digits. */
 const HIGH_DIGIT = new Uint8Array(256);
@@ -20,10 +24,15 @@ function takeRandom(bytes: number): number {
     if (poolAt + bytes > POOL_BYTES) {
       randomFillSync(pool);
       poolAt = 0;
+      poolGeneration++;
     }
     const start = poolAt;
     poolAt += bytes;
-    for (let at = start; at < poolAt; at++) if (pool[at] !== 0) return start;
+    for (let at = start; at < poolAt; at++) {
+      if (pool[at] === 0) continue;
+      drawnAt = start;
+      return start;
+    }
   }
 }
 
@@ -58,6 +67,33 @@ export function newTraceId(): string {
 /** A random 8-byte span id. */
 export function newSpanId(): string {
   return hex8(takeRandom(8));
+}
+
+/**
+ * Where the id made last came from: the pool generation and offset of its bytes. Read right after
+ * {@link newTraceId} or {@link newSpanId}, it lets the id's bytes be copied back later ({@link copyIdBytes})
+ * instead of decoded from hex.
+ */
+export function lastIdGeneration(): number {
+  return poolGeneration;
+}
+
+/** The pool offset of the id made last (see {@link lastIdGeneration}). */
+export function lastIdOffset(): number {
+  return drawnAt;
+}
+
+/** A generation no id is drawn in, for ids that did not come from the pool. */
+export const NOT_FROM_POOL = -1;
+
+/**
+ * Copies the `length` bytes of an id drawn in `generation` at `offset` to `target` at `targetAt`, as the binary
+ * form of its hex. False, copying nothing, once the pool was refilled since (or for {@link NOT_FROM_POOL}).
+ */
+export function copyIdBytes(target: Uint8Array, targetAt: number, generation: number, offset: number, length: number): boolean {
+  if (generation !== poolGeneration) return false;
+  for (let i = 0; i < length; i++) target[targetAt + i] = pool[offset + i];
+  return true;
 }
 
 const ORIGIN_MILLIS = performance.timeOrigin;
