@@ -8,7 +8,9 @@
  * counting on for a fixed number of requests (keep-alive, 10 at a time) and reads the total over every thread (the
  * app's own, V8's compiler and GC threads). Flags: --variants (none,nestjs-tracing@1,nestjs-tracing@0.1,
  * nestjs-tracing@0), --baseline DIR (as for `npm run bench`), --warmup N requests (20000), --requests N (4000),
- * --route (/tiny), --parallel N (2), --out FILE. Needs valgrind (`apt-get install valgrind`).
+ * --route (/tiny), --parallel N (2), --out FILE, --functions N (0: with N, the apps run with `--perf-basic-prof`
+ * and the results add the N functions, JavaScript and native, whose instructions differ most between variants, per
+ * request). Needs valgrind (`apt-get install valgrind`).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,6 +19,7 @@ import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { instructionsByFunction, PERF_MAP_FLAG, perfMapOf } from './callgrind-functions.js';
 import { SpanSink } from './span-sink.js';
 import { variantOf, type Variant } from './variants.js';
 
@@ -29,6 +32,7 @@ const { values: flags } = parseArgs({
     route: { type: 'string', default: '/tiny' },
     parallel: { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench/results-instructions.md' },
+    functions: { type: 'string', default: '0' },
   },
 });
 
@@ -51,11 +55,20 @@ async function load(port: number, path: string, count: number, concurrency = 10)
   agent.destroy();
 }
 
-async function countInstructions(variant: Variant, sink: SpanSink): Promise<number> {
+/** A variant's count: instructions a request, and by function when asked for (instructions a request too). */
+interface Count {
+  readonly perRequest: number;
+  readonly byFunction?: Map<string, number>;
+}
+
+const functionRows = Number(flags.functions);
+
+async function countInstructions(variant: Variant, sink: SpanSink): Promise<Count> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'));
+  const nodeArgs = functionRows > 0 ? [PERF_MAP_FLAG, ...variant.nodeArgs] : variant.nodeArgs;
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out.%p')}`, process.execPath, ...variant.nodeArgs, variant.app],
+    ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out.%p')}`, process.execPath, ...nodeArgs, variant.app],
     { env: { ...process.env, ...variant.env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {
@@ -76,45 +89,75 @@ async function countInstructions(variant: Variant, sink: SpanSink): Promise<numb
     await load(port, flags.route, requests);
     execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
     execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
-    const total = readdirSync(dir)
-      .map((file) => readFileSync(join(dir, file), 'utf8'))
-      .reduce((sum, text) => sum + Number(/^totals: (\d+)/m.exec(text)?.[1] ?? 0), 0);
-    return total / requests;
+    // The dump asked for, and the one callgrind writes at exit, which counted nothing (counting was off).
+    const dumps = readdirSync(dir).map((file) => ({ file: join(dir, file), total: Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))?.[1] ?? 0) }));
+    const total = dumps.reduce((sum, dump) => sum + dump.total, 0);
+    if (functionRows === 0) return { perRequest: total / requests };
+    const byFunction = new Map<string, number>();
+    for (const { file } of dumps.filter((dump) => dump.total > 0)) {
+      for (const [name, count] of instructionsByFunction(file, perfMapOf(child.pid!))) byFunction.set(name, (byFunction.get(name) ?? 0) + count / requests);
+    }
+    return { perRequest: total / requests, byFunction };
   } finally {
     child.kill('SIGTERM');
     if (child.exitCode === null) await once(child, 'exit');
     rmSync(dir, { recursive: true, force: true });
+    if (child.pid !== undefined) rmSync(perfMapOf(child.pid), { force: true });
   }
 }
 
 async function main(): Promise<void> {
   const variants = flags.variants.split(',').map((spec) => variantOf(spec, flags.baseline));
   const sink = await SpanSink.start();
-  const counts = new Map<string, number>();
+  const counts = new Map<string, Count>();
   try {
     const pending = [...variants];
     const runOne = async (): Promise<void> => {
       for (let variant = pending.shift(); variant; variant = pending.shift()) {
-        const perRequest = await countInstructions(variant, sink);
-        counts.set(variant.label, perRequest);
-        console.log(`${variant.label}: ${Math.round(perRequest)} instructions/request`);
+        const count = await countInstructions(variant, sink);
+        counts.set(variant.label, count);
+        console.log(`${variant.label}: ${Math.round(count.perRequest)} instructions/request`);
       }
     };
     await Promise.all(Array.from({ length: Number(flags.parallel) }, runOne));
   } finally {
     await sink.stop();
   }
-  const none = counts.get('none');
+  const none = counts.get('none')?.perRequest;
   const rows = variants.map((variant) => {
-    const count = counts.get(variant.label)!;
+    const count = counts.get(variant.label)!.perRequest;
     const added = none === undefined ? '' : ` ${Math.round(count - none)} |`;
     const ratio = none === undefined ? '' : ` ${(none / count).toFixed(3)} |`;
     return `| ${variant.label} | ${Math.round(count)} |${added}${ratio}`;
   });
   const header = none === undefined ? '| variant | instructions/request |\n|---|---:|' : '| variant | instructions/request | added | none ÷ variant |\n|---|---:|---:|---:|';
-  const table = [`Node ${process.version}, ${flags.route}, ${flags.warmup} requests warm-up, ${flags.requests} counted`, '', header, ...rows].join('\n');
-  writeFileSync(flags.out, `${table}\n`);
-  console.log(`\n${table}`);
+  const sections = [`Node ${process.version}, ${flags.route}, ${flags.warmup} requests warm-up, ${flags.requests} counted`, '', header, ...rows];
+  if (functionRows > 0) sections.push('', ...functionTable(variants.map((variant) => variant.label), counts));
+  const text = sections.join('\n');
+  writeFileSync(flags.out, `${text}\n`);
+  console.log(`\n${text}`);
+}
+
+/**
+ * The functions whose instructions a request differ most between the variants (from the first variant, or from
+ * `none` when it ran), each variant's count a request beside them.
+ */
+function functionTable(labels: string[], counts: Map<string, Count>): string[] {
+  const reference = counts.get(labels.includes('none') ? 'none' : labels[0])!.byFunction!;
+  const names = new Set(labels.flatMap((label) => [...counts.get(label)!.byFunction!.keys()]));
+  const spread = (name: string) => {
+    const values = labels.map((label) => counts.get(label)!.byFunction!.get(name) ?? 0);
+    return Math.max(...values.map((value) => Math.abs(value - (reference.get(name) ?? 0))));
+  };
+  const top = [...names].sort((a, b) => spread(b) - spread(a)).slice(0, functionRows);
+  const cell = (label: string, name: string) => Math.round(counts.get(label)!.byFunction!.get(name) ?? 0);
+  return [
+    `Instructions a request by function (self), the ${functionRows} that differ most between variants:`,
+    '',
+    `| function | ${labels.join(' | ')} |`,
+    `|---|${labels.map(() => '---:').join('|')}|`,
+    ...top.map((name) => `| \`${name.replaceAll('|', '\\|').replaceAll('`', "'")}\` | ${labels.map((label) => cell(label, name)).join(' | ')} |`),
+  ];
 }
 
 await main();
