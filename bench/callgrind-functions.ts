@@ -47,18 +47,48 @@ function functionName(entry: string, ranges: readonly CodeRange[]): string {
   const address = /^0x([0-9a-f]+)/.exec(symbol);
   if (address) return javaScriptName(Number.parseInt(address[1], 16), ranges);
   // C++ signatures are long; the qualified name says enough.
-  return symbol.replace(/\(.*$/, '').replace(/^.*\/([^/]+:)/, '$1');
+  return symbol
+    .replaceAll('(anonymous namespace)', '{anonymous}')
+    .replace(/\(.*$/, '')
+    .replace(/^.*\/([^/]+:)/, '$1');
+}
+
+/** Kinds of code a request's instructions are spent in, for a summary line each. */
+export const CODE_KINDS = [
+  'nestjs-tracing (JavaScript)',
+  'other JavaScript (packages, the app)',
+  'Node (JavaScript)',
+  'V8 builtins',
+  'V8 compilers',
+  'garbage collection',
+  'V8 runtime',
+  'Node and libuv (C++)',
+  'other native code',
+] as const;
+
+/** Which of {@link CODE_KINDS} a function named by {@link countByFunction} is. */
+export function kindOf(name: string): (typeof CODE_KINDS)[number] {
+  if (name.startsWith('node:') || / node:[a-z_/]+:\d+$/.test(name)) return 'Node (JavaScript)';
+  if (name.includes('node_modules/') || name.startsWith('RegExp') || name === '(generated code)') return 'other JavaScript (packages, the app)';
+  if (/(^|[ /])dist\/\S+\.js:\d+$/.test(name)) return 'nestjs-tracing (JavaScript)';
+  if (name.startsWith('Builtins_')) return 'V8 builtins';
+  if (/v8::internal::(compiler|maglev|baseline|interpreter|wasm)::|Compiler|Parser::|Scanner::/.test(name)) return 'V8 compilers';
+  if (/Scaveng|Marking|Marker|Sweep|Evacuat|RootVisitor|VisitRootPointer|Heap::|heap::|GCTracer|Mark[A-Z]/.test(name)) return 'garbage collection';
+  if (name.startsWith('v8::') || /\bv8::/.test(name)) return 'V8 runtime';
+  if (/\bnode::|^uv_|llhttp/.test(name)) return 'Node and libuv (C++)';
+  return 'other native code';
 }
 
 function javaScriptName(address: number, ranges: readonly CodeRange[]): string {
   const range = rangeAt(address, ranges);
   if (range === undefined) return '(generated code)';
   // `JS:*'name file:///path:line:column`: tier marks dropped, the path made relative to the working directory.
-  return range.name
+  const name = range.name
     .replace(/^JS:[*+^~]?'?/, '')
     .replace('file://', '')
     .replace(`${process.cwd()}/`, '')
     .replace(/:\d+$/, '');
+  return name.startsWith(' ') ? `(anonymous)${name}` : name;
 }
 
 /**

@@ -19,7 +19,7 @@ import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { instructionsByFunction, PERF_MAP_FLAG, perfMapOf } from './callgrind-functions.js';
+import { CODE_KINDS, instructionsByFunction, kindOf, PERF_MAP_FLAG, perfMapOf } from './callgrind-functions.js';
 import { SpanSink } from './span-sink.js';
 import { variantOf, type Variant } from './variants.js';
 
@@ -151,7 +151,19 @@ function functionTable(labels: string[], counts: Map<string, Count>): string[] {
   };
   const top = [...names].sort((a, b) => spread(b) - spread(a)).slice(0, functionRows);
   const cell = (label: string, name: string) => Math.round(counts.get(label)!.byFunction!.get(name) ?? 0);
+  const byKind = (label: string) => {
+    const totals = new Map<string, number>();
+    for (const [name, count] of counts.get(label)!.byFunction!) totals.set(kindOf(name), (totals.get(kindOf(name)) ?? 0) + count);
+    return totals;
+  };
+  const kinds = new Map(labels.map((label) => [label, byKind(label)]));
   return [
+    'Instructions a request by the kind of code they ran in:',
+    '',
+    `| code | ${labels.join(' | ')} |`,
+    `|---|${labels.map(() => '---:').join('|')}|`,
+    ...CODE_KINDS.map((kind) => `| ${kind} | ${labels.map((label) => Math.round(kinds.get(label)!.get(kind) ?? 0)).join(' | ')} |`),
+    '',
     `Instructions a request by function (self), the ${functionRows} that differ most between variants:`,
     '',
     `| function | ${labels.join(' | ')} |`,

@@ -8,6 +8,7 @@ import type { ExportOutcome, OtlpTransport } from './export-outcome.js';
 import { OtlpExportProcessor } from './otlp-export-processor.js';
 import { LibrarySpanContext } from '../sdk/library-span-context.js';
 import { LIBRARY_ROOT_CONTEXT } from '../sdk/linked-context.js';
+import { newSpanId } from '../sdk/span-ids.js';
 import { TracingRuntime } from '../sdk/tracing-runtime.js';
 
 /** A transport that keeps what it was given and accepts it. */
@@ -144,9 +145,10 @@ describe('the OTLP span encoder', () => {
     const server = tracer.startSpan('GET /orders', { kind: SpanKind.SERVER }, LIBRARY_ROOT_CONTEXT);
     const handler = tracer.startSpan('OrdersController.list', {}, trace.setSpan(LIBRARY_ROOT_CONTEXT, server));
     handler.end();
-    // Long enough for the pool to be refilled under the server span: its ids are no longer there to copy.
+    // Long enough for the id pool (64 KiB) to be refilled under the server span: its ids are no longer there to copy.
     const longLived = tracer.startSpan('job', {}, LIBRARY_ROOT_CONTEXT);
-    for (let i = 0; i < 400; i++) tracer.startSpan(`short ${i}`, {}, LIBRARY_ROOT_CONTEXT).end();
+    for (let i = 0; i < 20; i++) tracer.startSpan(`short ${i}`, {}, LIBRARY_ROOT_CONTEXT).end();
+    for (let i = 0; i < 8200; i++) newSpanId();
     const lateChild = tracer.startSpan('job.step', {}, trace.setSpan(LIBRARY_ROOT_CONTEXT, longLived));
     lateChild.end();
     longLived.end();

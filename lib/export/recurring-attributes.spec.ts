@@ -42,4 +42,21 @@ describe('recurring attribute entries', () => {
     expect(runs.follow(runs.start, 'a', '1')).toBeUndefined();
     expect(runs.extend(runs.start, 'c', true, Uint8Array.from({ length: 3000 }))).toBeUndefined();
   });
+
+  it('follows alternating branches the same with its recent pair as through its maps, NaN included', () => {
+    const runs = new RecurringAttributeRuns(9);
+    const entry = Uint8Array.of(7);
+    const get = runs.extend(runs.start, 'method', 'GET', entry)!;
+    const post = runs.extend(runs.start, 'method', 'POST', entry)!;
+    const nan = runs.extend(runs.start, 'ratio', Number.NaN, entry)!;
+    for (let round = 0; round < 3; round++) {
+      expect(runs.follow(runs.start, 'method', 'GET')).toBe(get);
+      expect(runs.follow(runs.start, 'method', 'GET')).toBe(get);
+      // The same text made anew still matches; the same text as another key does not.
+      expect(runs.follow(runs.start, 'method', ['PO', 'ST'].join(''))).toBe(post);
+      expect(runs.follow(runs.start, 'verb', 'POST')).toBeUndefined();
+      expect(runs.follow(runs.start, 'ratio', Number.NaN)).toBe(nan);
+      expect(runs.follow(runs.start, 'method', 'PUT')).toBeUndefined();
+    }
+  });
 });

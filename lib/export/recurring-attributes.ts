@@ -74,6 +74,17 @@ interface RunNode {
   readonly bytes: Uint8Array;
   /** The runs one attribute longer, by that attribute's key, then value. */
   readonly next: Map<string, Map<PrimitiveValue, RunNode>>;
+  /**
+   * The pair this run was last followed by, and where it led: spans of one route repeat their attributes, so this
+   * answers most lookups with two comparisons instead of two Map lookups.
+   */
+  recentKey: string | undefined;
+  recentValue: PrimitiveValue | undefined;
+  recentNext: RunNode | undefined;
+}
+
+function runNode(bytes: Uint8Array): RunNode {
+  return { bytes, next: new Map(), recentKey: undefined, recentValue: undefined, recentNext: undefined };
 }
 
 /**
@@ -83,7 +94,7 @@ interface RunNode {
  * the pair's own entry is looked for; an entry that is not cached ends the run, and a new run starts after it.
  */
 export class RecurringAttributeRuns {
-  private readonly root: RunNode = { bytes: new Uint8Array(0), next: new Map() };
+  private readonly root: RunNode = runNode(new Uint8Array(0));
   private nodes = 0;
 
   constructor(
@@ -98,7 +109,14 @@ export class RecurringAttributeRuns {
 
   /** The run `node` followed by `key` = `value`, when that run was made before. */
   follow(node: RunNode, key: string, value: unknown): RunNode | undefined {
-    return node.next.get(key)?.get(value as PrimitiveValue);
+    // Map keys match by SameValueZero, `===` alike but for NaN, which is left to the Map.
+    if (node.recentKey === key && node.recentValue === value) return node.recentNext;
+    const next = node.next.get(key)?.get(value as PrimitiveValue);
+    if (next === undefined) return undefined;
+    node.recentKey = key;
+    node.recentValue = value as PrimitiveValue;
+    node.recentNext = next;
+    return next;
   }
 
   /**
@@ -118,7 +136,7 @@ export class RecurringAttributeRuns {
     bytes.set(node.bytes, 0);
     bytes.set(framing.buffer.subarray(0, framing.length), node.bytes.length);
     bytes.set(entry, node.bytes.length + framing.length);
-    const extended: RunNode = { bytes, next: new Map() };
+    const extended = runNode(bytes);
     let byValue = node.next.get(key);
     if (byValue === undefined) {
       byValue = new Map();

@@ -23,6 +23,8 @@ import {
 import { cleanAttributes, cleanSimpleAttributes, isTracingSuppressed, maybeAddAttribute } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
+// The global `performance` is a getter on `globalThis`, called at every read; the module's binding is not.
+import { performance } from 'node:perf_hooks';
 import { hrTimeAt, lastIdGeneration, lastIdOffset, newSpanId, newTraceId, NOT_FROM_POOL } from './span-ids.js';
 import { isValidSpanContext, LibrarySpanContext } from './library-span-context.js';
 import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';

@@ -25,8 +25,8 @@ describe('span ids and times', () => {
     const target = new Uint8Array(16);
     expect(copyIdBytes(target, 0, generation, offset, 16)).toBe(true);
     expect(Buffer.from(target).toString('hex')).toBe(traceId);
-    // 8 KiB of ids later the pool has been refilled at least once.
-    for (let i = 0; i < 1100; i++) newSpanId();
+    // 64 KiB of ids later the pool has been refilled at least once.
+    for (let i = 0; i < 8200; i++) newSpanId();
     expect(lastIdGeneration()).toBeGreaterThan(generation);
     expect(copyIdBytes(new Uint8Array(16), 0, generation, offset, 16)).toBe(false);
     expect(copyIdBytes(new Uint8Array(16), 0, NOT_FROM_POOL, 0, 16)).toBe(false);

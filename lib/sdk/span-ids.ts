@@ -1,7 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import type { HrTime } from '@opentelemetry/api';
 
-const POOL_BYTES = 8192;
+/** Large enough that a request's spans nearly always end before the pool that gave their ids is refilled. */
+const POOL_BYTES = 64 * 1024;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
 let poolAt = POOL_BYTES;
 /** Counts the pool's refills: an id's bytes are still in the pool while the generation it was drawn in lasts. */
