@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, trace, type Conte
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import { LibrarySpanContext } from './library-span-context.js';
 import { createSampler } from './samplers.js';
-import { NOT_FROM_POOL } from './span-ids.js';
+import { newTraceId, NOT_FROM_POOL } from './span-ids.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
@@ -50,6 +50,22 @@ describe('samplers', () => {
         expect({ label, traceId, decision: decide(ours, context, traceId) }).toEqual({ label, traceId, decision: decide(sdk, context, traceId) });
       }
     }
+  });
+
+  it.each([0.001, 0.1, 0.5, 0.999])('decides as the SDK ratio sampler does at %f, for random, upper-case and malformed trace ids', (ratio) => {
+    const ours = createSampler({ kind: 'traceidratio', ratio });
+    const sdk = new TraceIdRatioBasedSampler(ratio);
+    const ids = Array.from({ length: 3000 }, newTraceId);
+    const malformed = ['0'.repeat(32), 'g'.repeat(32), TRACE_ID.slice(1), `${TRACE_ID}0`, `${TRACE_ID.slice(0, 31)}ä`, `${TRACE_ID.slice(0, 31)}-`, ''];
+    const all = [...ids, ...ids.slice(0, 500).map((id) => id.toUpperCase()), ...malformed];
+    let sampled = 0;
+    for (const traceId of all) {
+      const decision = decide(ours, ROOT_CONTEXT, traceId);
+      expect({ traceId, decision }).toEqual({ traceId, decision: decide(sdk, ROOT_CONTEXT, traceId) });
+      if (decision === SamplingDecision.RECORD_AND_SAMPLED) sampled++;
+    }
+    expect(sampled / all.length).toBeGreaterThan(ratio / 2 - 0.01);
+    expect(sampled / all.length).toBeLessThan(Math.min(1, ratio * 1.5 + 0.01));
   });
 
   it('hands back a sampler given as an instance untouched', () => {
