@@ -88,11 +88,13 @@ class RatioSampler implements Sampler {
     let anyBit = 0;
     for (let word = 0; word < 32; word += 8) {
       let part = 0;
-      for (let at = word; at < word + 8; at++) {
-        const code = traceId.charCodeAt(at);
-        const digit = code < 0x80 ? HEX_DIGIT[code] : NOT_HEX;
-        if (digit === NOT_HEX) return NOT_SAMPLED;
-        part = (part << 4) | digit;
+      // Two digits a step, read together from one table.
+      for (let at = word; at < word + 8; at += 2) {
+        const high = traceId.charCodeAt(at);
+        const low = traceId.charCodeAt(at + 1);
+        const byte = (high | low) < 0x80 ? BYTE_OF_DIGITS[(high << 7) | low] : NOT_HEX;
+        if (byte === NOT_HEX) return NOT_SAMPLED;
+        part = (part << 8) | byte;
       }
       anyBit |= part;
       accumulation = (accumulation ^ part) >>> 0;
@@ -107,13 +109,13 @@ class RatioSampler implements Sampler {
   }
 }
 
-const NOT_HEX = 0xff;
-/** Each ASCII character's hex value, either case, or {@link NOT_HEX}. */
-const HEX_DIGIT = new Uint8Array(128).fill(NOT_HEX);
-for (let value = 0; value < 16; value++) {
-  const digit = value.toString(16);
-  HEX_DIGIT[digit.charCodeAt(0)] = value;
-  HEX_DIGIT[digit.toUpperCase().charCodeAt(0)] = value;
+/** Marks a pair of characters that is not two hex digits. */
+const NOT_HEX = 0xffff;
+/** The byte two ASCII hex digits (either case) spell, by both characters' codes, or {@link NOT_HEX}. */
+const BYTE_OF_DIGITS = new Uint16Array(1 << 14).fill(NOT_HEX);
+const HEX_DIGITS = '0123456789abcdefABCDEF';
+for (const high of HEX_DIGITS) {
+  for (const low of HEX_DIGITS) BYTE_OF_DIGITS[(high.charCodeAt(0) << 7) | low.charCodeAt(0)] = Number.parseInt(high + low, 16);
 }
 
 /** The edge ratios get the constant samplers: same decisions, without hashing every trace id. */
