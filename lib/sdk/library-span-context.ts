@@ -15,9 +15,9 @@ export class LibrarySpanContext implements SpanContext {
   readonly #spanIdOffset: number;
 
   /**
-   * `traceIdDraw` and `spanIdDraw` are pool generation and offset pairs from `lastIdGeneration()` and
-   * `lastIdOffset()`; a trace id inherited from `parent` takes the parent's (for
-   * ids that came from elsewhere, the generation is `NOT_FROM_POOL`).
+   * Each id's pool generation and offset are what `lastIdGeneration()` and `lastIdOffset()` read right after it was
+   * made; an id that came from elsewhere has the generation `NOT_FROM_POOL`. A trace id inherited from `parent`, a
+   * span context of the library's, takes the parent's.
    */
   constructor(
     readonly traceId: string,
