@@ -1,3 +1,5 @@
+import { HEX_PAIR_BYTE } from '../sdk/span-ids.js';
+
 /**
  * A protobuf writer over one growing, reused byte buffer: fields are written in place, and a nested message's
  * length is written in front of it once its end is known (one byte reserved, moved up in the rare case the
@@ -180,8 +182,8 @@ export class ProtobufWriter {
       for (let i = 0; i < bytes; i++) buffer[at + i] = decoded[i];
       return;
     }
-    // One table load per byte, indexed by both digits' character codes; a character that is not a hex digit reads 0.
-    for (let i = 0; i < bytes; i++) buffer[at + i] = HEX_PAIRS[((hex.charCodeAt(2 * i) & 0x7f) << 7) | (hex.charCodeAt(2 * i + 1) & 0x7f)];
+    // One table load per byte, indexed by both digits' character codes; a pair that is not hex digits reads 0.
+    for (let i = 0; i < bytes; i++) buffer[at + i] = HEX_PAIR_BYTE[((hex.charCodeAt(2 * i) & 0x7f) << 7) | (hex.charCodeAt(2 * i + 1) & 0x7f)];
     if (memo === undefined) return;
     memo.hex = hex;
     for (let i = 0; i < bytes; i++) memo.bytes[i] = buffer[at + i];
@@ -263,18 +265,6 @@ export class ProtobufWriter {
 interface DecodedId {
   hex: string;
   readonly bytes: Uint8Array;
-}
-
-/** The byte each pair of hex digits stands for, at `(first character code << 7) | second` (either case). */
-const HEX_PAIRS = new Uint8Array(1 << 14);
-for (let high = 0; high < 16; high++) {
-  for (let low = 0; low < 16; low++) {
-    for (const first of new Set([high.toString(16), high.toString(16).toUpperCase()])) {
-      for (const second of new Set([low.toString(16), low.toString(16).toUpperCase()])) {
-        HEX_PAIRS[(first.charCodeAt(0) << 7) | second.charCodeAt(0)] = (high << 4) | low;
-      }
-    }
-  }
 }
 
 /**

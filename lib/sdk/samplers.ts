@@ -11,6 +11,7 @@ import {
 } from '@opentelemetry/api';
 import type { ResolvedSampler } from '../otel.options.js';
 import { isValidSpanContext } from './library-span-context.js';
+import { HEX_PAIR_BYTE, NOT_HEX_PAIR } from './span-ids.js';
 
 /** Decisions that carry nothing else are shared: tracers only read them. */
 const SAMPLED: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
@@ -92,8 +93,8 @@ class RatioSampler implements Sampler {
       for (let at = word; at < word + 8; at += 2) {
         const high = traceId.charCodeAt(at);
         const low = traceId.charCodeAt(at + 1);
-        const byte = (high | low) < 0x80 ? BYTE_OF_DIGITS[(high << 7) | low] : NOT_HEX;
-        if (byte === NOT_HEX) return NOT_SAMPLED;
+        const byte = (high | low) < 0x80 ? BYTE_OF_PAIR[(high << 7) | low] : NOT_HEX_PAIR;
+        if (byte === NOT_HEX_PAIR) return NOT_SAMPLED;
         part = (part << 8) | byte;
       }
       anyBit |= part;
@@ -109,14 +110,8 @@ class RatioSampler implements Sampler {
   }
 }
 
-/** Marks a pair of characters that is not two hex digits. */
-const NOT_HEX = 0xffff;
-/** The byte two ASCII hex digits (either case) spell, by both characters' codes, or {@link NOT_HEX}. */
-const BYTE_OF_DIGITS = new Uint16Array(1 << 14).fill(NOT_HEX);
-const HEX_DIGITS = '0123456789abcdefABCDEF';
-for (const high of HEX_DIGITS) {
-  for (const low of HEX_DIGITS) BYTE_OF_DIGITS[(high.charCodeAt(0) << 7) | low.charCodeAt(0)] = Number.parseInt(high + low, 16);
-}
+/** The shared table under a name of this module: V8 reads a module's own constant more cheaply than an import. */
+const BYTE_OF_PAIR = HEX_PAIR_BYTE;
 
 /** The edge ratios get the constant samplers: same decisions, without hashing every trace id. */
 function ratioSampler(ratio: number): Sampler {

@@ -19,6 +19,19 @@ for (let byte = 0; byte < 256; byte++) {
   LOW_DIGIT[byte] = hex.charCodeAt(1);
 }
 
+/** What {@link HEX_PAIR_BYTE} holds for two characters that are not both hex digits. */
+export const NOT_HEX_PAIR = 0x100;
+
+/**
+ * The byte two ASCII hex digits spell (either case), indexed by both characters' codes as `(first << 7) | second`,
+ * or {@link NOT_HEX_PAIR}: one load decodes a byte of an id. Stored into a byte array, `NOT_HEX_PAIR` reads 0.
+ */
+export const HEX_PAIR_BYTE = new Uint16Array(1 << 14).fill(NOT_HEX_PAIR);
+const HEX_DIGITS = '0123456789abcdefABCDEF';
+for (const first of HEX_DIGITS) {
+  for (const second of HEX_DIGITS) HEX_PAIR_BYTE[(first.charCodeAt(0) << 7) | second.charCodeAt(0)] = Number.parseInt(first + second, 16);
+}
+
 /** Where the next `bytes` random bytes start in the pool, refilled by the OS generator; never all zeros (an invalid id). */
 function takeRandom(bytes: number): number {
   for (;;) {
