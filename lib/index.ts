@@ -10,6 +10,7 @@ export {
   type HttpTracingOptions,
   type IgnoreRule,
   type OtelModuleOptions,
+  type OtlpCompression,
   type OtlpExporterOptions,
   type OtlpProtocol,
   type ZipkinExporterOptions,

@@ -19,7 +19,7 @@ describe('resolveOtelOptions: defaults', () => {
     const resolved = resolve();
     expect(resolved.enabled).toBe(true);
     expect(resolved.exporters).toEqual([
-      { kind: 'otlp', protocol: 'grpc', url: 'http://localhost:4317', headers: {}, timeoutMillis: 10000, initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
+      { kind: 'otlp', protocol: 'grpc', url: 'http://localhost:4317', headers: {}, timeoutMillis: 10000, compression: 'none', initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
     ]);
     expect(resolved.sampler).toEqual({ kind: 'parentbased_traceidratio', ratio: 1 });
     expect(resolved.propagators).toEqual(['tracecontext', 'baggage']);
@@ -80,7 +80,7 @@ describe('resolveOtelOptions: environment merging', () => {
       },
     );
     expect(resolved.exporters).toEqual([
-      { kind: 'otlp', protocol: 'grpc', url: 'http://collector:4317', headers: { 'x-api-key': 'abc', 'x-team': 'traces' }, timeoutMillis: 2500, initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
+      { kind: 'otlp', protocol: 'grpc', url: 'http://collector:4317', headers: { 'x-api-key': 'abc', 'x-team': 'traces' }, timeoutMillis: 2500, compression: 'none', initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
     ]);
     const traces = resolve({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4317', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4317' });
     expect(traces.exporters[0]).toMatchObject({ url: 'http://b:4317' });
@@ -96,6 +96,13 @@ describe('resolveOtelOptions: environment merging', () => {
       { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://x.example/traces' },
     );
     expect(specific.exporters[0]).toMatchObject({ url: 'https://x.example/traces' });
+  });
+
+  it('compresses OTLP exports as the option, then OTEL_EXPORTER_OTLP_TRACES_COMPRESSION, then OTEL_EXPORTER_OTLP_COMPRESSION say; none by default', () => {
+    expect(resolve({}).exporters[0]).toMatchObject({ kind: 'otlp', compression: 'none' });
+    expect(resolve({}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'GZIP' }).exporters[0]).toMatchObject({ compression: 'gzip' });
+    expect(resolve({}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' }).exporters[0]).toMatchObject({ compression: 'none' });
+    expect(resolve({ otlp: { compression: 'gzip' } }, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' }).exporters[0]).toMatchObject({ compression: 'gzip' });
   });
 
   it('accepts several exporters, none, and an exporter instance', () => {
@@ -230,6 +237,8 @@ describe('resolveOtelOptions: validation', () => {
     [{}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'not a url', 'an http:// or https:// URL'],
     [{ otlp: { protocol: 'http/json' as never } }, {}, 'otlp.protocol', 'http/json', 'one of grpc, http/protobuf'],
     [{}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'udp' }, 'OTEL_EXPORTER_OTLP_PROTOCOL', 'udp', 'one of grpc, http/protobuf'],
+    [{ otlp: { compression: 'zstd' as never } }, {}, 'otlp.compression', 'zstd', 'one of gzip, none'],
+    [{}, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'deflate' }, 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'deflate', 'one of gzip, none'],
     [{ shutdownTimeoutMillis: -1 }, {}, 'shutdownTimeoutMillis', -1, 'a whole number of 0 or more'],
     [{ otlp: { timeoutMillis: 1.5 } }, {}, 'otlp.timeoutMillis', 1.5, 'a whole number of 0 or more'],
     [{}, { OTEL_EXPORTER_OTLP_TIMEOUT: '-5' }, 'OTEL_EXPORTER_OTLP_TIMEOUT', '-5', 'a whole number of 0 or more'],

@@ -12,6 +12,8 @@ import { DATA_INSTRUMENTATION_NAMES, type DataInstrumentationName } from './inst
 export type ExporterName = 'otlp' | 'zipkin' | 'console' | 'tree' | 'none';
 /** OTLP transports (also through `OTEL_EXPORTER_OTLP_PROTOCOL`). */
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
+/** How the OTLP exporters compress export bodies: `gzip`, or `none` (sent as encoded). */
+export type OtlpCompression = 'gzip' | 'none';
 /** Propagators that can be chosen by name (also through `OTEL_PROPAGATORS`). */
 export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi' | 'jaeger' | 'none';
 /** The default instrumentations, by the names `OTEL_NODE_ENABLED_INSTRUMENTATIONS` uses. */
@@ -81,6 +83,12 @@ export interface OtlpExporterOptions {
   headers?: Record<string, string>;
   /** How long one export may take, in milliseconds (default 10000). */
   timeoutMillis?: number;
+  /**
+   * `gzip` compresses each export (gRPC `grpc-encoding`, HTTP `Content-Encoding`) on libuv's thread pool, off the
+   * event loop: about eight times fewer bytes, for a collector across a network or a metered link. Default `none`,
+   * as the OTLP specification says.
+   */
+  compression?: OtlpCompression;
   /**
    * Retries of an export the collector could not take (unavailable, overloaded, restarting): the first after
    * `initialBackoffMillis` (default 500), doubling with jitter up to `maxBackoffMillis` (default 5000), or after
@@ -248,6 +256,7 @@ export type ResolvedExporter =
       url: string;
       headers: Record<string, string>;
       timeoutMillis: number;
+      compression: OtlpCompression;
       initialBackoffMillis: number;
       maxBackoffMillis: number;
       reportIntervalMillis: number;
@@ -355,6 +364,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'zipkin', 'console', 'tree', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
+const COMPRESSIONS: readonly OtlpCompression[] = ['gzip', 'none'];
 const PRIVACY_PRESETS: readonly PrivacyPreset[] = ['default', 'strict'];
 const CLIENT_ADDRESS_MODES: readonly ClientAddressMode[] = ['full', 'truncated', 'none'];
 const PROPAGATOR_NAMES: readonly PropagatorName[] = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'];
@@ -569,6 +579,11 @@ function resolveOtlp(otlp: OtlpExporterOptions, reader: EnvReader): ResolvedExpo
       reader.nonNegativeInt('otlp.timeoutMillis', otlp.timeoutMillis, undefined, undefined) ??
       reader.nonNegativeInt('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', undefined, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', undefined) ??
       reader.nonNegativeInt('OTEL_EXPORTER_OTLP_TIMEOUT', undefined, 'OTEL_EXPORTER_OTLP_TIMEOUT', DEFAULTS.otlpTimeoutMillis),
+    compression:
+      reader.oneOf('otlp.compression', otlp.compression, COMPRESSIONS) ??
+      reader.envOneOf('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', COMPRESSIONS) ??
+      reader.envOneOf('OTEL_EXPORTER_OTLP_COMPRESSION', COMPRESSIONS) ??
+      'none',
     initialBackoffMillis: reader.intAtLeast('otlp.retry.initialBackoffMillis', otlp.retry?.initialBackoffMillis, undefined, DEFAULTS.otlpRetry.initialBackoffMillis, 1),
     maxBackoffMillis: reader.intAtLeast('otlp.retry.maxBackoffMillis', otlp.retry?.maxBackoffMillis, undefined, DEFAULTS.otlpRetry.maxBackoffMillis, 1),
     reportIntervalMillis: reader.intAtLeast('otlp.reportIntervalMillis', otlp.reportIntervalMillis, undefined, DEFAULTS.otlpReportIntervalMillis, 100),

@@ -74,6 +74,17 @@ describe('exports that survive collector trouble', () => {
     expect(exportStatistics().retries).toBeGreaterThanOrEqual(blips);
   });
 
+  it('gzips gRPC messages with compression: gzip, which a gRPC server inflates (grpc-encoding)', async () => {
+    receiver = await OtlpReceiver.start();
+    receiver.script.push({ code: status.UNAVAILABLE });
+    startExporting(receiver.url, { otlp: { endpoint: receiver.url, compression: 'gzip', timeoutMillis: 1000, retry: { initialBackoffMillis: 100, maxBackoffMillis: 400 } } });
+    await endSpans(300, 'zipped');
+    expect(await runtime.forceFlush(15_000)).toBe(true);
+    expect(receiver.spans).toHaveLength(300);
+    expect(receiver.spans.map((span) => span.name).sort()).toEqual(Array.from({ length: 300 }, (_, i) => `zipped ${i}`).sort());
+    expect(exportStatistics()).toMatchObject({ exported: 300, dropped: 0, failed: 0, queued: 0, retries: 1 });
+  });
+
   it.each([
     ['2 s', 2000, 400],
     ['20 s', 20_000, 400],
@@ -180,6 +191,21 @@ describe('exports that survive collector trouble', () => {
       expect(http.calls[1] - http.calls[0]).toBeGreaterThanOrEqual(950);
       expect(unique(ids(http.spans))).toBe(100);
       expect(http.spans).toHaveLength(100);
+    });
+
+    it('gzips each body with compression: gzip, and retries the same spans compressed', async () => {
+      http.script.push({ status: 503 });
+      startExporting(http.url, { otlp: { endpoint: http.url, protocol: 'http/protobuf', compression: 'gzip', timeoutMillis: 1000, retry: { initialBackoffMillis: 100, maxBackoffMillis: 400 } } }, 'http/protobuf');
+      await endSpans(200, 'zipped');
+      expect(await runtime.forceFlush(10_000)).toBe(true);
+      expect(http.bodies.length).toBeGreaterThanOrEqual(2);
+      expect(http.bodies.map((body) => body.encoding)).toEqual(http.bodies.map(() => 'gzip'));
+      // gzip's magic number, then a body far smaller than the spans it carries.
+      expect(http.bodies.every(({ bytes }) => bytes[0] === 0x1f && bytes[1] === 0x8b)).toBe(true);
+      expect(http.spans).toHaveLength(200);
+      expect(unique(ids(http.spans))).toBe(200);
+      expect(http.spans.map((span) => span.name).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `zipped ${i}`).sort());
+      expect(exportStatistics()).toMatchObject({ exported: 200, dropped: 0, failed: 0, queued: 0 });
     });
 
     it('drops a batch answered 400 at once', async () => {

@@ -1,5 +1,6 @@
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { GrpcTransport } from './grpc-transport.js';
 
 /** What the test server saw of one call. */
@@ -32,8 +33,9 @@ async function stopServer(server: http2.Http2Server): Promise<void> {
 }
 
 /** A gRPC message: the five-byte prefix and the bytes. */
-function grpcMessage(bytes: Buffer): Buffer {
+function grpcMessage(bytes: Buffer, compressed = false): Buffer {
   const prefix = Buffer.alloc(5);
+  prefix[0] = compressed ? 1 : 0;
   prefix.writeUInt32BE(bytes.length, 1);
   return Buffer.concat([prefix, bytes]);
 }
@@ -89,6 +91,38 @@ describe('GrpcTransport', () => {
       stream.end(grpcMessage(response));
     });
     expect(await transport.send(Buffer.from('x'), 5000)).toEqual({ kind: 'accepted', rejected: 3, message: 'too old' });
+  });
+
+  it('with gzip, sends the message compressed under grpc-encoding, and reads a response compressed the same way', async () => {
+    // ExportTraceServiceResponse { partial_success { rejected_spans: 2, error_message: "late" } }, gzipped as grpc-go answers a gzipped call.
+    const partial = Buffer.from([0x08, 0x02, 0x12, 0x04, ...Buffer.from('late')]);
+    const response = gzipSync(Buffer.concat([Buffer.from([0x0a, partial.length]), partial]));
+    const started = await startServer((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'gzip' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(grpcMessage(response, true));
+    });
+    servers.push(started.server);
+    const transport = new GrpcTransport(started.url, {}, 'gzip');
+    transports.push(transport);
+    const body = Buffer.from('encoded spans, encoded spans, encoded spans \u00e9'.repeat(200));
+    expect(await transport.send(body, 5000)).toEqual({ kind: 'accepted', rejected: 2, message: 'late' });
+    const { headers, body: received } = started.calls[0];
+    expect(headers['grpc-encoding']).toBe('gzip');
+    expect(received[0]).toBe(1);
+    expect(received.readUInt32BE(1)).toBe(received.length - 5);
+    expect(received.length).toBeLessThan(body.length / 10);
+    expect(gunzipSync(received.subarray(5)).equals(body)).toBe(true);
+  });
+
+  it('without compression, sends no grpc-encoding, and takes a compressed response it cannot read as a plain success', async () => {
+    const { transport, calls } = await setUp((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'snappy' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(grpcMessage(Buffer.from('not gzip'), true));
+    });
+    expect(await transport.send(Buffer.from('x'), 5000)).toEqual({ kind: 'accepted', rejected: 0 });
+    expect(calls[0].headers['grpc-encoding']).toBeUndefined();
   });
 
   it('reads a trailers-only error, with its percent-encoded message, as final or retryable by its code', async () => {

@@ -1,5 +1,7 @@
 import * as http2 from 'node:http2';
+import { gunzipSync } from 'node:zlib';
 import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
+import { gzipBody, type OtlpCompression } from './body-compression.js';
 import { readPartialSuccess, readRetryDelay, type ExportOutcome, type OtlpTransport } from './export-outcome.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -51,10 +53,10 @@ const CODE_OF_HTTP_STATUS = new Map([
   [504, code('UNAVAILABLE')],
 ]);
 
-/** The length prefix of a gRPC message: one byte "not compressed", four bytes of length, big-endian. */
-function messagePrefix(length: number): Buffer {
+/** The length prefix of a gRPC message: one byte "compressed or not", four bytes of length, big-endian. */
+function messagePrefix(length: number, compressed: boolean): Buffer {
   const prefix = Buffer.allocUnsafe(5);
-  prefix[0] = 0;
+  prefix[0] = compressed ? 1 : 0;
   prefix.writeUInt32BE(length, 1);
   return prefix;
 }
@@ -84,6 +86,7 @@ interface Connection {
  * and cost the app full collections and tens of megabytes. Connections are made on demand: after the collector
  * goes away the next export (paced by the pipeline's backoff) connects again, so a restart holds spans no longer
  * than one backoff. While calls are under way the connection keeps the process alive; idle, it does not.
+ * With `gzip`, each message is compressed off the event loop ({@link gzipBody}) and sent with `grpc-encoding`.
  */
 export class GrpcTransport implements OtlpTransport {
   private readonly origin: string;
@@ -94,6 +97,7 @@ export class GrpcTransport implements OtlpTransport {
   constructor(
     readonly url: string,
     headers: Record<string, string>,
+    private readonly compression: OtlpCompression = 'none',
   ) {
     const target = new URL(url);
     const secure = target.protocol === 'https:';
@@ -108,10 +112,17 @@ export class GrpcTransport implements OtlpTransport {
       'content-type': 'application/grpc',
       te: 'trailers',
       'user-agent': `${TRACER_NAME}/${TRACER_VERSION}`,
+      ...(compression === 'gzip' ? { 'grpc-encoding': 'gzip' } : {}),
     };
   }
 
-  send(body: Buffer, timeoutMillis: number): Promise<ExportOutcome> {
+  async send(body: Buffer, timeoutMillis: number): Promise<ExportOutcome> {
+    const compressed = this.compression === 'gzip';
+    // Compressing can only fail for want of memory; the pipeline retries a rejection like a failed call.
+    return this.call(compressed ? await gzipBody(body) : body, compressed, timeoutMillis);
+  }
+
+  private call(message: Buffer, compressed: boolean, timeoutMillis: number): Promise<ExportOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'fatal', reason: 'the exporter is shut down' });
     return new Promise((resolve) => {
       const connection = this.connect();
@@ -140,8 +151,8 @@ export class GrpcTransport implements OtlpTransport {
         this.track(connection, -1);
         resolve(call.outcome(stream.rstCode));
       });
-      stream.write(messagePrefix(body.length));
-      stream.end(body);
+      stream.write(messagePrefix(message.length, compressed));
+      stream.end(message);
     });
   }
 
@@ -183,6 +194,8 @@ class ExportCall {
   message?: string;
   details?: Buffer;
   httpStatus?: number;
+  /** The response's `grpc-encoding`: a server may compress its answer as the request was. */
+  encoding?: string;
   error?: Error;
   timedOut = false;
   private readonly chunks: Buffer[] = [];
@@ -194,6 +207,8 @@ class ExportCall {
   readHeaders(headers: http2.IncomingHttpHeaders): void {
     const status = headers[http2.constants.HTTP2_HEADER_STATUS];
     if (typeof status === 'number') this.httpStatus = status;
+    const encoding = headers['grpc-encoding'];
+    if (typeof encoding === 'string') this.encoding = encoding;
     const grpcStatus = headers['grpc-status'];
     if (typeof grpcStatus === 'string' && /^\d+$/.test(grpcStatus)) this.status = Number(grpcStatus);
     const message = headers['grpc-message'];
@@ -222,11 +237,19 @@ class ExportCall {
     return { kind: 'retryable', reason: `gRPC UNAVAILABLE: the call ended without a status (HTTP/2 code ${rstCode ?? 0})` };
   }
 
-  /** The `ExportTraceServiceResponse` without its length prefix; undefined if absent or compressed. */
+  /** The `ExportTraceServiceResponse` without its length prefix; undefined if absent or unreadable. */
   private responseMessage(): Uint8Array | undefined {
     const bytes = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    if (bytes.length < 5 || bytes[0] !== 0) return undefined;
-    return bytes.subarray(5, 5 + bytes.readUInt32BE(1));
+    if (bytes.length < 5) return undefined;
+    const message = bytes.subarray(5, 5 + bytes.readUInt32BE(1));
+    if (bytes[0] === 0) return message;
+    if (this.encoding !== 'gzip') return undefined;
+    try {
+      // A response is a few bytes: inflated on the spot, and never past the size kept of a plain one.
+      return gunzipSync(message, { maxOutputLength: MAX_RESPONSE_BYTES });
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { gzipBody, type OtlpCompression } from './body-compression.js';
 import { readPartialSuccess, type ExportOutcome, type OtlpTransport } from './export-outcome.js';
 
 /** HTTP statuses the OTLP specification lets an exporter retry. */
@@ -7,25 +8,36 @@ const RETRYABLE = new Set([429, 502, 503, 504]);
 /** How much of an error body is kept for the message. */
 const MAX_REASON = 200;
 
-/** OTLP over HTTP with protobuf bodies (`http/protobuf`), on a keep-alive agent. */
+/**
+ * OTLP over HTTP with protobuf bodies (`http/protobuf`), on a keep-alive agent; with `gzip`, bodies are
+ * compressed off the event loop ({@link gzipBody}) and sent with `Content-Encoding: gzip`.
+ */
 export class HttpTransport implements OtlpTransport {
   private readonly agent: http.Agent;
+  private readonly headers: Record<string, string>;
 
   constructor(
     readonly url: string,
-    private readonly headers: Record<string, string>,
+    headers: Record<string, string>,
+    private readonly compression: OtlpCompression = 'none',
   ) {
     this.agent = url.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.headers = { ...headers, 'content-type': 'application/x-protobuf', ...(compression === 'gzip' ? { 'content-encoding': 'gzip' } : {}) };
   }
 
-  send(body: Buffer, timeoutMillis: number): Promise<ExportOutcome> {
+  async send(body: Buffer, timeoutMillis: number): Promise<ExportOutcome> {
+    // Compressing can only fail for want of memory; the pipeline retries a rejection like a failed call.
+    return this.post(this.compression === 'gzip' ? await gzipBody(body) : body, timeoutMillis);
+  }
+
+  private post(body: Buffer, timeoutMillis: number): Promise<ExportOutcome> {
     const request = this.url.startsWith('https:') ? https.request : http.request;
     return new Promise((resolve) => {
       const call = request(this.url, {
         method: 'POST',
         agent: this.agent,
         timeout: timeoutMillis,
-        headers: { ...this.headers, 'content-type': 'application/x-protobuf', 'content-length': body.length },
+        headers: { ...this.headers, 'content-length': body.length },
       });
       call.on('response', (response) => {
         const chunks: Buffer[] = [];

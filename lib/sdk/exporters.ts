@@ -33,7 +33,8 @@ type OtlpSpec = Extract<ResolvedExporter, { kind: 'otlp' }>;
 
 /** The library's OTLP pipeline (encoding as spans end, retries, bounded queue) for gRPC or HTTP/protobuf. */
 export function createOtlpPipeline(spec: OtlpSpec, batch: ResolvedOtelOptions['batch']): OtlpExportProcessor {
-  const transport = spec.protocol === 'grpc' ? new GrpcTransport(spec.url, spec.headers) : new HttpTransport(spec.url, spec.headers);
+  const transport =
+    spec.protocol === 'grpc' ? new GrpcTransport(spec.url, spec.headers, spec.compression) : new HttpTransport(spec.url, spec.headers, spec.compression);
   return new OtlpExportProcessor(transport, {
     maxQueueSize: batch.otlpMaxQueueSize,
     maxQueueBytes: batch.maxQueueBytes,
