@@ -17,7 +17,6 @@ import { carriesAnyHeader } from '../propagation/context-headers.js';
 import { errorName } from '../span-runner.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 import { activeContext } from '../sdk/context-manager.js';
-import { armIdleTimersOutsideRequests } from './connection-idle-timer.js';
 
 /** The server span of one HTTP request, kept on the request so every later layer finds the same one. */
 export interface HttpRequestTrace {
@@ -67,7 +66,7 @@ export function traceRequest(
 ): HttpRequestTrace | null {
   const existing = requestTrace(request);
   if (existing !== undefined) return existing;
-  settleSocket(request);
+  settleSocketShape(request);
   const url = request.url ?? '/';
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
@@ -118,14 +117,10 @@ function open(
  * the socket. Read only for sampled requests (for `client.address`), it came before or after the keep-alive
  * `timeout` property depending on which request of a connection was sampled: at sampling 0.1 the sockets took
  * five hidden classes, and Node's own socket and response code went megamorphic for every request, sampled or
- * not. Reading it on every request, before the response sets `timeout`, gives every socket the same shape; the
- * idle timer's `setTimeout` is settled at the same point, for the same reason.
+ * not. Reading it on every request, before the response sets `timeout`, gives every socket the same shape.
  */
-function settleSocket(request: IncomingMessage): void {
-  const socket = request.socket;
-  if (!socket) return;
-  void socket.remoteAddress;
-  armIdleTimersOutsideRequests(socket);
+function settleSocketShape(request: IncomingMessage): void {
+  void request.socket?.remoteAddress;
 }
 
 function adopt(span: Span, method: string): HttpRequestTrace {
