@@ -15,6 +15,10 @@ const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export
  */
 export const SINK_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/** gRPC status codes the sink answers with. */
+const OK = 0;
+const UNIMPLEMENTED = 12;
+
 /** An empty `ExportTraceServiceResponse`, framed: not compressed, length 0. */
 const EMPTY_RESPONSE = Buffer.from([0, 0, 0, 0, 0]);
 
@@ -48,11 +52,11 @@ export class SpanSink {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        if (headers[http2.constants.HTTP2_HEADER_PATH] !== EXPORT_PATH) return answer(stream, 12, undefined);
+        if (headers[http2.constants.HTTP2_HEADER_PATH] !== EXPORT_PATH) return answer(stream, UNIMPLEMENTED, undefined);
         const body = Buffer.concat(chunks);
         // The gRPC message prefix: a compression flag and a four-byte length.
         if (sink && body.length >= 5) sink.received += countSpans(body.subarray(5, 5 + body.readUInt32BE(1)));
-        answer(stream, 0, EMPTY_RESPONSE);
+        answer(stream, OK, EMPTY_RESPONSE);
       });
     });
     await new Promise<void>((resolve, reject) => {

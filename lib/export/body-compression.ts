@@ -1,5 +1,4 @@
 import { constants, gzip } from 'node:zlib';
-export type { OtlpCompression } from '../otel.options.js';
 
 /**
  * Gzips an export body on libuv's thread pool, so the event loop only hands the bytes over and takes the result.

@@ -1,7 +1,8 @@
 import * as http2 from 'node:http2';
 import { gunzipSync } from 'node:zlib';
 import { TRACER_NAME, TRACER_VERSION } from '../otel.constants.js';
-import { gzipBody, type OtlpCompression } from './body-compression.js';
+import type { OtlpCompression } from '../otel.options.js';
+import { gzipBody } from './body-compression.js';
 import { readPartialSuccess, readRetryDelay, type ExportOutcome, type OtlpTransport } from './export-outcome.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { gzipBody, type OtlpCompression } from './body-compression.js';
+import type { OtlpCompression } from '../otel.options.js';
+import { gzipBody } from './body-compression.js';
 import { readPartialSuccess, type ExportOutcome, type OtlpTransport } from './export-outcome.js';
 
 /** HTTP statuses the OTLP specification lets an exporter retry. */
