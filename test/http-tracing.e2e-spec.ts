@@ -11,6 +11,7 @@ import {
   Param,
   ParseIntPipe,
   Post,
+  Res,
   Sse,
   UseFilters,
   UseGuards,
@@ -25,10 +26,10 @@ import {
   type NestMiddleware,
   type NestModule,
 } from '@nestjs/common';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import { Agent, request as httpRequest, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { Agent, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { interval, map, Observable, take, toArray } from 'rxjs';
 import { OtelModule, TracingInterceptor } from '../lib/index.js';
@@ -69,6 +70,20 @@ class FragileMiddleware implements NestMiddleware {
 @Controller('items')
 class ItemsController {
   static thrown?: InventoryError;
+  static timeoutSeen: (string | undefined)[] = [];
+
+  /** Waits for a 20 ms response timeout, recording the trace its callback runs in. */
+  @Get('timed-out')
+  async timedOut(@Res({ passthrough: true }) reply: ServerResponse & { raw?: ServerResponse }) {
+    const response = reply.raw ?? reply;
+    await new Promise<void>((resolve) =>
+      response.setTimeout(20, () => {
+        ItemsController.timeoutSeen.push(trace.getActiveSpan()?.spanContext().traceId);
+        resolve();
+      }),
+    );
+    return { timedOut: true };
+  }
 
   @Get('secret')
   @UseGuards(StaffOnlyGuard)
@@ -319,6 +334,47 @@ describe.each(PLATFORMS)('HTTP tracing on %s', (platform) => {
       server.off('connection', collect);
       laterSampled.destroy();
       firstSampled.destroy();
+    }
+  });
+
+  it("runs a kept-alive connection's idle timer outside the request that finished on it, and a request's own timeout inside it", async () => {
+    // The idle timer would otherwise hold the finished request's context, spans included, until the next request.
+    const server = running.app.getHttpServer() as Server;
+    const previousKeepAlive = server.keepAliveTimeout;
+    server.keepAliveTimeout = 150;
+    const timeouts: string[] = [];
+    let idle!: () => void;
+    const idled = new Promise<void>((resolve) => (idle = resolve));
+    const watch = (socket: Socket) =>
+      socket.on('timeout', () => {
+        timeouts.push(trace.getActiveSpan()?.spanContext().traceId ?? 'no active span');
+        if (timeouts.length === 2) idle();
+      });
+    server.on('connection', watch);
+    // A raw client: Node's own agent would close the connection itself, as the server's Keep-Alive header tells it.
+    const client = connect(Number(new URL(url).port), '127.0.0.1');
+    try {
+      let answer = '';
+      const answered = new Promise<void>((resolve) =>
+        client.on('data', (chunk: Buffer) => {
+          answer += chunk;
+          if (answer.includes('"timedOut":true')) resolve();
+        }),
+      );
+      client.write(`GET /api/v1/items/timed-out HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: keep-alive\r\ntraceparent: ${TRACEPARENT}\r\n\r\n`);
+      const timed = await recorder.waitForServerSpan('/api/v1/items/timed-out');
+      expect(timed.spanContext().traceId).toBe(CALLER.traceId);
+      // The response's own 20 ms timeout fired inside the request, under its spans.
+      expect(ItemsController.timeoutSeen.splice(0)).toEqual([CALLER.traceId]);
+      await answered;
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      // Then the idle timer of the kept-alive connection (Node adds a grace period to keepAliveTimeout).
+      await idled;
+      expect(timeouts).toEqual([CALLER.traceId, 'no active span']);
+    } finally {
+      server.off('connection', watch);
+      server.keepAliveTimeout = previousKeepAlive;
+      client.destroy();
     }
   });
 

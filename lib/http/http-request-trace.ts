@@ -17,6 +17,7 @@ import { carriesAnyHeader } from '../propagation/context-headers.js';
 import { errorName } from '../span-runner.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 import { activeContext } from '../sdk/context-manager.js';
+import { releaseConnectionTimer } from './connection-timer.js';
 
 /** The server span of one HTTP request, kept on the request so every later layer finds the same one. */
 export interface HttpRequestTrace {
@@ -244,6 +245,7 @@ function endServerSpan(this: ServerResponse): void {
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
   span.end();
+  releaseConnectionTimer(this.req.socket);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { timerContextRelease, type TimerContextRelease } from './timer-context.js';
 
 /** What `attach` returns: `dispose()` puts the previous context back. */
 interface DisposableContextScope {
@@ -14,6 +15,7 @@ interface DisposableContextScope {
  */
 export class LibraryContextManager extends AsyncLocalStorageContextManager {
   private readonly storage = new AsyncLocalStorage<Context>();
+  private timerRelease: TimerContextRelease | null | undefined;
 
   override active(): Context {
     return this.storage.getStore() ?? ROOT_CONTEXT;
@@ -37,6 +39,12 @@ export class LibraryContextManager extends AsyncLocalStorageContextManager {
   /** Runs `fn(a, b, c, d)` with `activeContext` active. */
   run4<A, B, C, D, R>(activeContext: Context, fn: (a: A, b: B, c: C, d: D) => R, a: A, b: B, c: C, d: D): R {
     return this.storage.run(activeContext, fn, a, b, c, d);
+  }
+
+  /** Takes a Node timer out of this manager's context (see {@link releaseTimerContext}). */
+  releaseTimer(timer: unknown): void {
+    if (this.timerRelease === undefined) this.timerRelease = timerContextRelease(this.storage) ?? null;
+    this.timerRelease?.(timer);
   }
 
   override attach(activeContext: Context): DisposableContextScope {
@@ -93,4 +101,13 @@ export function runInContext<A, R>(activeContext: Context, fn: (a: A) => R, a: A
 export function runInContext4<A, B, C, D, R>(activeContext: Context, fn: (a: A, b: B, c: C, d: D) => R, a: A, b: B, c: C, d: D): R {
   if (registered === undefined) return context.with(activeContext, fn, undefined, a, b, c, d);
   return registered.run4(activeContext, fn, a, b, c, d);
+}
+
+/**
+ * Takes a Node timer out of the library's context: for a timer armed inside a request that outlives it and does
+ * not belong to it, which would otherwise keep the request's context, spans included, alive until it fires or is
+ * cleared. Does nothing when another context manager is registered.
+ */
+export function releaseTimerContext(timer: unknown): void {
+  registered?.releaseTimer(timer);
 }
