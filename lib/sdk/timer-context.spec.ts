@@ -19,6 +19,18 @@ describe('releasing a timer from a storage context', () => {
     expect(release).toBeInstanceOf(Function);
   });
 
+  it("finds it when the global timers were replaced, as a test's fake timers replace them", () => {
+    const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
+    globalThis.setTimeout = (() => ({ fake: true })) as unknown as typeof setTimeout;
+    globalThis.clearTimeout = (() => undefined) as typeof clearTimeout;
+    try {
+      expect(timerContextRelease(new AsyncLocalStorage<string>())).toBeInstanceOf(Function);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      globalThis.clearTimeout = realClearTimeout;
+    }
+  });
+
   it('runs a released timer, and lets it keep, no context of the storage; other timers keep theirs', async () => {
     const released = armIn(storage, 'request');
     const kept = armIn(storage, 'other request');

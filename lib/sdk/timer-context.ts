@@ -1,4 +1,6 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
+// Node's own timers, not the globals, which a test's fake timers may have replaced.
+import { clearTimeout, setTimeout } from 'node:timers';
 
 /** Takes a Node `Timeout` out of one storage's context, so that its callback runs, and it retains, none. */
 export type TimerContextRelease = (timer: unknown) => void;
