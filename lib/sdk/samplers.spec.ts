@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, trace, type Conte
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import { LibrarySpanContext } from './library-span-context.js';
 import { createSampler } from './samplers.js';
-import { newTraceId, NOT_FROM_POOL } from './span-ids.js';
+import { newSpanId, newTraceId, NOT_FROM_POOL } from './span-ids.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
@@ -66,6 +66,22 @@ describe('samplers', () => {
     }
     expect(sampled / all.length).toBeGreaterThan(ratio / 2 - 0.01);
     expect(sampled / all.length).toBeLessThan(Math.min(1, ratio * 1.5 + 0.01));
+  });
+
+  it('decides a trace id asked about right after it was made (read from the id pool) as the SDK does, across pool refills', () => {
+    const ours = createSampler({ kind: 'parentbased_traceidratio', ratio: 0.3 });
+    const sdk = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.3) });
+    let sampled = 0;
+    // A span id drawn between ids moves the pool on, so that the loop refills it several times.
+    for (let i = 0; i < 9000; i++) {
+      const traceId = newTraceId();
+      const decision = decide(ours, ROOT_CONTEXT, traceId);
+      expect({ traceId, decision }).toEqual({ traceId, decision: decide(sdk, ROOT_CONTEXT, traceId) });
+      if (decision === SamplingDecision.RECORD_AND_SAMPLED) sampled++;
+      newSpanId();
+    }
+    expect(sampled / 9000).toBeGreaterThan(0.27);
+    expect(sampled / 9000).toBeLessThan(0.33);
   });
 
   it('hands back a sampler given as an instance untouched', () => {

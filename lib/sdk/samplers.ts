@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import type { ResolvedSampler } from '../otel.options.js';
 import { isValidSpanContext } from './library-span-context.js';
-import { HEX_PAIR_BYTE, NOT_HEX_PAIR } from './span-ids.js';
+import { drawnTraceIdWordsXor, HEX_PAIR_BYTE, NOT_DRAWN, NOT_HEX_PAIR } from './span-ids.js';
 
 /** Decisions that carry nothing else are shared: tracers only read them. */
 const SAMPLED: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
@@ -84,6 +84,9 @@ class RatioSampler implements Sampler {
   }
 
   shouldSample(_context: Context, traceId: string): SamplingResult {
+    // A root span's id was just made by the library: its bytes are still in the id pool.
+    const drawn = drawnTraceIdWordsXor(traceId);
+    if (drawn !== NOT_DRAWN) return drawn < this.upperBound ? SAMPLED : NOT_SAMPLED;
     if (traceId.length !== 32) return NOT_SAMPLED;
     let accumulation = 0;
     let anyBit = 0;

@@ -1,4 +1,12 @@
-import { copyIdBytes, hrTimeAt, lastIdGeneration, lastIdOffset, newSpanId, newTraceId, NOT_FROM_POOL } from './span-ids.js';
+import { copyIdBytes, drawnTraceIdWordsXor, hrTimeAt, lastIdGeneration, lastIdOffset, newSpanId, newTraceId, NOT_DRAWN, NOT_FROM_POOL } from './span-ids.js';
+
+/** The XOR of an id's four 32-bit words, from its hex. */
+function wordsXor(traceId: string): number {
+  let xor = 0;
+  for (let at = 0; at < 32; at += 8) xor = (xor ^ Number.parseInt(traceId.slice(at, at + 8), 16)) >>> 0;
+  return xor;
+}
+
 
 describe('span ids and times', () => {
   it('makes valid, distinct lowercase hex ids', () => {
@@ -30,6 +38,22 @@ describe('span ids and times', () => {
     expect(lastIdGeneration()).toBeGreaterThan(generation);
     expect(copyIdBytes(new Uint8Array(16), 0, generation, offset, 16)).toBe(false);
     expect(copyIdBytes(new Uint8Array(16), 0, NOT_FROM_POOL, 0, 16)).toBe(false);
+  });
+
+  it("hashes the trace id made last from the pool's bytes, and only that one while the pool holds it", () => {
+    for (let i = 0; i < 500; i++) {
+      const traceId = newTraceId();
+      expect(drawnTraceIdWordsXor(traceId)).toBe(wordsXor(traceId));
+      // The same id in another string object is still the id made last.
+      expect(drawnTraceIdWordsXor(traceId.split('').join(''))).toBe(wordsXor(traceId));
+    }
+    const earlier = newTraceId();
+    newTraceId();
+    expect(drawnTraceIdWordsXor(earlier)).toBe(NOT_DRAWN);
+    const last = newTraceId();
+    for (let i = 0; i < 8200; i++) newSpanId();
+    expect(drawnTraceIdWordsXor(last)).toBe(NOT_DRAWN);
+    expect(drawnTraceIdWordsXor('4bf92f3577b34da6a3ce929d0e0e4736')).toBe(NOT_DRAWN);
   });
 
   it('turns a monotonic reading into wall-clock [seconds, nanoseconds]', () => {

@@ -64,18 +64,46 @@ function hex8(at: number): string {
   );
 }
 
+/** The trace id made last, where its bytes start in the pool, and the pool generation they were drawn in. */
+let lastTraceId = '';
+let lastTraceIdAt = 0;
+let lastTraceIdGeneration = -1;
+
 /** A random 16-byte trace id, likewise in one call (two halves joined would make a rope V8 flattens later). */
 export function newTraceId(): string {
   const at = takeRandom(16);
   const p = pool;
   const h = HIGH_DIGIT;
   const l = LOW_DIGIT;
-  return String.fromCharCode(
+  const traceId = String.fromCharCode(
     h[p[at]], l[p[at]], h[p[at + 1]], l[p[at + 1]], h[p[at + 2]], l[p[at + 2]], h[p[at + 3]], l[p[at + 3]],
     h[p[at + 4]], l[p[at + 4]], h[p[at + 5]], l[p[at + 5]], h[p[at + 6]], l[p[at + 6]], h[p[at + 7]], l[p[at + 7]],
     h[p[at + 8]], l[p[at + 8]], h[p[at + 9]], l[p[at + 9]], h[p[at + 10]], l[p[at + 10]], h[p[at + 11]], l[p[at + 11]],
     h[p[at + 12]], l[p[at + 12]], h[p[at + 13]], l[p[at + 13]], h[p[at + 14]], l[p[at + 14]], h[p[at + 15]], l[p[at + 15]],
   );
+  lastTraceId = traceId;
+  lastTraceIdAt = at;
+  lastTraceIdGeneration = poolGeneration;
+  return traceId;
+}
+
+/** What {@link drawnTraceIdWordsXor} answers for a trace id whose bytes the pool no longer holds. */
+export const NOT_DRAWN = -1;
+
+/**
+ * The four big-endian 32-bit words of `traceId`, XORed (as OpenTelemetry's ratio sampler hashes an id), read from
+ * the pool when `traceId` is the one {@link newTraceId} made last and the pool still holds its bytes, or
+ * {@link NOT_DRAWN}. A root span's sampler is asked right after its id was made, so it need not decode the hex.
+ */
+export function drawnTraceIdWordsXor(traceId: string): number {
+  if (traceId !== lastTraceId || lastTraceIdGeneration !== poolGeneration) return NOT_DRAWN;
+  const p = pool;
+  const at = lastTraceIdAt;
+  const first = (p[at] << 24) | (p[at + 1] << 16) | (p[at + 2] << 8) | p[at + 3];
+  const second = (p[at + 4] << 24) | (p[at + 5] << 16) | (p[at + 6] << 8) | p[at + 7];
+  const third = (p[at + 8] << 24) | (p[at + 9] << 16) | (p[at + 10] << 8) | p[at + 11];
+  const fourth = (p[at + 12] << 24) | (p[at + 13] << 16) | (p[at + 14] << 8) | p[at + 15];
+  return (first ^ second ^ third ^ fourth) >>> 0;
 }
 
 /** A random 8-byte span id. */
