@@ -13,7 +13,7 @@ import { ATTR, DEFAULTS } from '../otel.constants.js';
 import { SENSITIVE_HEADERS } from '../otel.options.js';
 import { fillOwnedAttributes, startOwnedSpan } from '../sdk/library-tracer.js';
 import { LIBRARY_ROOT_CONTEXT } from '../sdk/linked-context.js';
-import { carriesAnyHeader } from '../propagation/context-headers.js';
+import type { ContextHeaderTest } from '../propagation/context-headers.js';
 import { errorName } from '../span-runner.js';
 import type { ResolvedOtelOptions } from '../otel.options.js';
 import { activeContext } from '../sdk/context-manager.js';
@@ -55,7 +55,7 @@ export function requestTrace(request: IncomingMessage): HttpRequestTrace | null 
  * Opens the SERVER span of a request (continuing the caller's trace from its headers) and ends it when the
  * response closes, with the status code the client got. Returns `null` for ignored requests. Adopts the
  * server span of instrumentation-http when that is active instead of opening a second one. With
- * `contextHeaders` (the headers the registered propagator extracts from, when known), a request carrying none of
+ * `carriesContext` (whether a request has headers the registered propagator extracts from, when known), a request carrying none of
  * them starts a new trace without asking the propagator.
  */
 export function traceRequest(
@@ -63,7 +63,7 @@ export function traceRequest(
   response: ServerResponse,
   tracer: Tracer,
   options: InterceptorOptions,
-  contextHeaders?: readonly string[],
+  carriesContext?: ContextHeaderTest,
 ): HttpRequestTrace | null {
   const existing = requestTrace(request);
   if (existing !== undefined) return existing;
@@ -79,7 +79,7 @@ export function traceRequest(
   const active = trace.getSpan(activeContext());
   const state = isServerSpan(active)
     ? adopt(active, method)
-    : open(request, response, tracer, method, path, queryAt === -1 ? undefined : url.slice(queryAt + 1), contextHeaders);
+    : open(request, response, tracer, method, path, queryAt === -1 ? undefined : url.slice(queryAt + 1), carriesContext);
   if (state.span.isRecording()) {
     if (options.requestAttributes) addRequestAttributes(state.span, request, options);
     if (options.requestHeaders.length > 0) recordHeaders(state.span, 'http.request.header.', options.requestHeaders, (name) => request.headers[name]);
@@ -96,11 +96,11 @@ function open(
   method: string,
   path: string,
   query: string | undefined,
-  contextHeaders: readonly string[] | undefined,
+  carriesContext: ContextHeaderTest | undefined,
 ): HttpRequestTrace {
   const headers = request.headers;
   const parent =
-    contextHeaders === undefined || carriesAnyHeader(headers, contextHeaders) ? propagation.extract(LIBRARY_ROOT_CONTEXT, headers) : LIBRARY_ROOT_CONTEXT;
+    carriesContext === undefined || carriesContext(headers) ? propagation.extract(LIBRARY_ROOT_CONTEXT, headers) : LIBRARY_ROOT_CONTEXT;
   // A sampler may look at the method and path; the rest is built only for a span that records.
   const span = startOwnedSpan(tracer, method, SpanKind.SERVER, { [ATTR.httpMethod]: method, [ATTR.urlPath]: path }, parent);
   const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false, handled: false };

@@ -1,6 +1,7 @@
 import { trace, type Tracer } from '@opentelemetry/api';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ResolvedOtelOptions } from '../otel.options.js';
+import type { ContextHeaderTest } from '../propagation/context-headers.js';
 import { nameRequestRoute, requestTrace, traceRequest } from './http-request-trace.js';
 import { activeContext, runInContext4 } from '../sdk/context-manager.js';
 
@@ -9,8 +10,8 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
 /** What the server spans need of the running SDK. */
 export interface ServerTracing {
   readonly tracer: Tracer;
-  /** The headers the registered propagator extracts from, when known (see `traceRequest`). */
-  readonly contextHeaders: readonly string[] | undefined;
+  /** Whether a request carries headers the registered propagator extracts from, when known (see `traceRequest`). */
+  readonly carriesContext: ContextHeaderTest | undefined;
 }
 
 const WRAPPED = Symbol('nestjs-tracing.wrapped-listener');
@@ -29,7 +30,7 @@ export function traceHttpServer(
     if (listener[WRAPPED]) continue;
     const traced = function (this: unknown, request: IncomingMessage, response: ServerResponse): void {
       const active = tracing();
-      const state = active ? traceRequest(request, response, active.tracer, options, active.contextHeaders) : null;
+      const state = active ? traceRequest(request, response, active.tracer, options, active.carriesContext) : null;
       if (!state) return listener.call(this, request, response);
       runInContext4(state.context, callListener, listener, this, request, response);
     } as RequestListener & { [WRAPPED]?: true };

@@ -1,5 +1,9 @@
 import { defaultTextMapGetter, ROOT_CONTEXT, trace, type TextMapPropagator } from '@opentelemetry/api';
-import { carriesAnyHeader, contextHeadersOf } from './context-headers.js';
+import { contextHeadersOf, contextHeaderTest } from './context-headers.js';
+
+function carriesAnyHeader(headers: Record<string, unknown>, names: readonly string[]): boolean {
+  return contextHeaderTest(names)(headers);
+}
 import { createPropagator } from './propagators.js';
 import type { PropagatorName } from '../otel.options.js';
 
@@ -16,10 +20,17 @@ describe('the headers a propagator extracts from', () => {
     expect(contextHeadersOf(own)).toBeUndefined();
   });
 
-  it('finds a header only when present', () => {
+  it('finds a header only when present, for any number of names, known or not', () => {
     expect(carriesAnyHeader({ host: 'a', baggage: 'k=v' }, ['traceparent', 'baggage'])).toBe(true);
+    expect(carriesAnyHeader({ host: 'a', traceparent: 'x' }, ['traceparent', 'baggage'])).toBe(true);
     expect(carriesAnyHeader({ host: 'a' }, ['traceparent', 'baggage'])).toBe(false);
     expect(carriesAnyHeader({ traceparent: '' }, ['traceparent'])).toBe(true);
+    expect(carriesAnyHeader({ traceparent: 'x' }, [])).toBe(false);
+    const three = ['b3', 'x-b3-traceid', 'traceparent'];
+    expect(carriesAnyHeader({ host: 'a' }, three)).toBe(false);
+    for (const name of three) expect(carriesAnyHeader({ host: 'a', [name]: 'x' }, three)).toBe(true);
+    expect(carriesAnyHeader({ 'x-own': 'x' }, ['x-own'])).toBe(true);
+    expect(carriesAnyHeader({ host: 'a' }, ['x-own', 'traceparent'])).toBe(false);
   });
 
   // The fast path is only right if, without these headers, each format's extract finds nothing.

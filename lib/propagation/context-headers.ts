@@ -29,8 +29,28 @@ export function contextHeadersOf(spec: PropagatorName[] | TextMapPropagator): re
   return [...headers];
 }
 
-/** Whether `headers` (Node's lower-cased request headers) hold any of `names`. */
-export function carriesAnyHeader(headers: Readonly<Record<string, unknown>>, names: readonly string[]): boolean {
-  for (let i = 0; i < names.length; i++) if (headers[names[i]] !== undefined) return true;
-  return false;
+/** Whether a request's headers (Node's, lower-cased) hold any of the headers a propagator extracts from. */
+export type ContextHeaderTest = (headers: Readonly<Record<string, unknown>>) => boolean;
+
+/**
+ * The trigger headers' tests, each reading its header by a name fixed in its code: a loop reading `headers[name]`
+ * for each name paid a megamorphic keyed lookup per name on every request (about 140 instructions each).
+ */
+const HEADER_PRESENT: Readonly<Record<string, ContextHeaderTest>> = {
+  traceparent: (headers) => headers.traceparent !== undefined,
+  baggage: (headers) => headers.baggage !== undefined,
+  b3: (headers) => headers.b3 !== undefined,
+  'x-b3-traceid': (headers) => headers['x-b3-traceid'] !== undefined,
+};
+
+/** A test of whether request headers hold any of `names` (see {@link contextHeadersOf}), built once. */
+export function contextHeaderTest(names: readonly string[]): ContextHeaderTest {
+  const tests = names.map((name): ContextHeaderTest => HEADER_PRESENT[name] ?? ((headers) => headers[name] !== undefined));
+  if (tests.length === 0) return () => false;
+  if (tests.length === 1) return tests[0];
+  if (tests.length === 2) {
+    const [first, second] = tests;
+    return (headers) => first(headers) || second(headers);
+  }
+  return (headers) => tests.some((test) => test(headers));
 }

@@ -26,6 +26,13 @@ describe('ProcessorChain', () => {
     expect(calls).toEqual(['user.onStart', 'user.onEnding', 'redaction.onEnd', 'user.onEnd', 'export.onEnd']);
   });
 
+  it.each([1, 3, 4, 5, 8, 9, 13])('ends a span on each of %i processors once, in order', (count) => {
+    const calls: string[] = [];
+    const chain = new ProcessorChain(Array.from({ length: count }, (_, i) => recorder(`p${i}`, calls)));
+    chain.end(span as unknown as ReadableSpan);
+    expect(calls).toEqual(Array.from({ length: count }, (_, i) => `p${i}.onEnd`));
+  });
+
   it('reaches a method replaced after the chain was made, as a test spy replaces it', () => {
     const calls: string[] = [];
     const processor = recorder('user', calls);

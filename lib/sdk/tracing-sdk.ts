@@ -19,7 +19,7 @@ import { createSpanProcessors, ExportLedger } from './exporters.js';
 import type { OutgoingBaggageFilter } from '../privacy/baggage-filter.js';
 import { registerContextManager, unregisterContextManager } from './context-manager.js';
 import { LibraryTracer } from './library-tracer.js';
-import { contextHeadersOf } from '../propagation/context-headers.js';
+import { contextHeadersOf, contextHeaderTest, type ContextHeaderTest } from '../propagation/context-headers.js';
 import { createPropagator } from '../propagation/propagators.js';
 import { createSampler } from './samplers.js';
 import { markRandomTraceIds } from '../propagation/random-trace-flag.js';
@@ -55,10 +55,10 @@ export class TracingSdk {
   /** This SDK's tracer; callers read it at span time so that a restarted SDK is picked up. */
   readonly tracer: Tracer;
   /**
-   * The request headers without which the registered propagator extracts nothing ({@link contextHeadersOf}), or
-   * undefined when unknown or when a propagator other than this SDK's is registered.
+   * Whether request headers hold any without which the registered propagator extracts nothing
+   * ({@link contextHeadersOf}); undefined when that is unknown or a propagator other than this SDK's is registered.
    */
-  readonly contextHeaders: readonly string[] | undefined;
+  readonly carriesContext: ContextHeaderTest | undefined;
 
   constructor(
     readonly options: ResolvedOtelOptions,
@@ -77,7 +77,8 @@ export class TracingSdk {
     registerContextManager();
     const propagator = createPropagator(options.propagators);
     const registered = propagation.setGlobalPropagator(baggage ? baggage.guard(propagator) : propagator);
-    this.contextHeaders = registered ? contextHeadersOf(options.propagators) : undefined;
+    const contextHeaders = registered ? contextHeadersOf(options.propagators) : undefined;
+    this.carriesContext = contextHeaders && contextHeaderTest(contextHeaders);
     trace.setGlobalTracerProvider(this.provider);
     for (const instrumentation of instrumentations) {
       instrumentation.setTracerProvider(this.provider);
