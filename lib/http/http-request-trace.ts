@@ -55,8 +55,8 @@ export function requestTrace(request: IncomingMessage): HttpRequestTrace | null 
  * Opens the SERVER span of a request (continuing the caller's trace from its headers) and ends it when the
  * response closes, with the status code the client got. Returns `null` for ignored requests. Adopts the
  * server span of instrumentation-http when that is active instead of opening a second one. With
- * `carriesContext` (whether a request has headers the registered propagator extracts from, when known), a request carrying none of
- * them starts a new trace without asking the propagator.
+ * `carriesContext` (whether a request has headers the registered propagator extracts from, when known), a
+ * request carrying none of them starts a new trace without asking the propagator.
  */
 export function traceRequest(
   request: IncomingMessage,

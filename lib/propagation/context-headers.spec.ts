@@ -1,11 +1,12 @@
 import { defaultTextMapGetter, ROOT_CONTEXT, trace, type TextMapPropagator } from '@opentelemetry/api';
 import { contextHeadersOf, contextHeaderTest } from './context-headers.js';
+import { createPropagator } from './propagators.js';
+import type { PropagatorName } from '../otel.options.js';
 
+/** The test built for `names`, asked about `headers`. */
 function carriesAnyHeader(headers: Record<string, unknown>, names: readonly string[]): boolean {
   return contextHeaderTest(names)(headers);
 }
-import { createPropagator } from './propagators.js';
-import type { PropagatorName } from '../otel.options.js';
 
 describe('the headers a propagator extracts from', () => {
   it('names the headers of each library-built format, once each', () => {

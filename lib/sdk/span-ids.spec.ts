@@ -7,7 +7,6 @@ function wordsXor(traceId: string): number {
   return xor;
 }
 
-
 describe('span ids and times', () => {
   it('makes valid, distinct lowercase hex ids', () => {
     const traces = new Set(Array.from({ length: 5000 }, newTraceId));
