@@ -113,15 +113,28 @@ function open(
   return state;
 }
 
+/** A socket with the peer address Node caches on it once `remoteAddress` was read. */
+type PeerCachingSocket = { _peername?: { address?: string }; readonly remoteAddress?: string };
+
 /**
  * Node caches the peer address on the socket the first time `remoteAddress` is read, which adds a property to
  * the socket. Read only for sampled requests (for `client.address`), it came before or after the keep-alive
  * `timeout` property depending on which request of a connection was sampled: at sampling 0.1 the sockets took
  * five hidden classes, and Node's own socket and response code went megamorphic for every request, sampled or
- * not. Reading it on every request, before the response sets `timeout`, gives every socket the same shape.
+ * not. Reading it at a connection's first request, before the response sets `timeout`, gives every socket the
+ * same shape. Later requests skip it: the getter reads the socket's handle through an accessor whose load is
+ * megamorphic (every kind of socket shares it), about 700 instructions a request.
  */
 function settleSocketShape(request: IncomingMessage): void {
-  void request.socket?.remoteAddress;
+  const socket = request.socket as PeerCachingSocket | null;
+  if (socket && socket._peername === undefined) void socket.remoteAddress;
+}
+
+/** The client's address: the one Node cached on the socket, where it did, without the getter's handle reads. */
+function peerAddress(request: IncomingMessage): string | undefined {
+  const socket = request.socket as PeerCachingSocket | null;
+  if (!socket) return undefined;
+  return socket._peername?.address ?? socket.remoteAddress;
 }
 
 function adopt(span: Span, method: string): HttpRequestTrace {
@@ -152,7 +165,7 @@ function writeRequestAttributes(attributes: Attributes, request: IncomingMessage
     attributes[ATTR.userAgent] = agent;
     written++;
   }
-  const client = request.socket?.remoteAddress;
+  const client = peerAddress(request);
   if (client) {
     attributes[ATTR.clientAddress] = client;
     written++;
