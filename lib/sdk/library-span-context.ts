@@ -15,8 +15,8 @@ export class LibrarySpanContext implements SpanContext {
   readonly #spanIdOffset: number;
 
   /**
-   * Each id's pool generation and offset are what `lastIdGeneration()` and `lastIdOffset()` read right after it was
-   * made; an id that came from elsewhere has the generation `NOT_FROM_POOL`. A trace id inherited from `parent`, a
+   * Each id's pool generation and offset are what `lastIdGeneration()` and `drawIdBytes()` gave when its bytes were
+   * drawn; an id that came from elsewhere has the generation `NOT_FROM_POOL`. A trace id inherited from `parent`, a
    * span context of the library's, takes the parent's.
    */
   constructor(

@@ -25,7 +25,9 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace';
 // The global `performance` is a getter on `globalThis`, called at every read; the module's binding is not.
 import { performance } from 'node:perf_hooks';
-import { hrTimeAt, lastIdGeneration, lastIdOffset, newSpanId, newTraceId, NOT_FROM_POOL } from './span-ids.js';
+import { drawIdBytes, hrTimeAt, lastIdGeneration, NOT_FROM_POOL, poolWord, spanIdOfWords, traceIdOfWords } from './span-ids.js';
+import { rootSamplingBound } from './samplers.js';
+import { UnsampledSpan } from './unsampled-span.js';
 import { isValidSpanContext, LibrarySpanContext } from './library-span-context.js';
 import { randomTraceIdFlag } from '../propagation/random-trace-flag.js';
 import { activeContext, runInContext } from './context-manager.js';
@@ -46,11 +48,15 @@ interface SdkTracerInternals {
  * It makes the same spans as the SDK's tracer, with the SDK's sampler, limits, resource and span processor chain,
  * so every processor and exporter sees the same data; it is cheaper where the SDK does work these spans do not
  * need: attributes the library built itself are taken as they are (the SDK validates them twice), ids come from a
- * pooled random buffer through a lookup table, and times from one monotonic clock reading each.
+ * pooled random buffer through a lookup table, and times from one monotonic clock reading each. Under the library's
+ * own samplers a new trace is decided on its id's random bytes, and a span left out makes the hex of its ids only
+ * if someone reads them.
  */
 export class LibraryTracer implements Tracer {
   /** The SDK's processors, each hook called only where it is taken (its MultiSpanProcessor asks every one, with an iterator per call). */
   private readonly processors: ProcessorChain;
+  /** How the sampler decides a new trace, when it is one of the library's (see `rootSamplingBound`). */
+  private readonly rootBound: number | undefined;
 
   private constructor(
     private readonly sdk: SdkTracerInternals,
@@ -58,6 +64,7 @@ export class LibraryTracer implements Tracer {
   ) {
     const chain = (sdk._spanProcessor as { _spanProcessors?: unknown })._spanProcessors;
     this.processors = new ProcessorChain(Array.isArray(chain) && chain.every(isSpanProcessor) ? chain : [sdk._spanProcessor]);
+    this.rootBound = rootSamplingBound(sdk._sampler);
   }
 
   /** A library tracer over `sdkTracer`'s configuration, or undefined when that tracer is not one it can read. */
@@ -98,21 +105,58 @@ export class LibraryTracer implements Tracer {
 
   private start(name: string, kind: SpanKind, attributes: Attributes | undefined, dropped: number, parent: Context): Span {
     if (isTracingSuppressed(parent)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const parentSpan = trace.getSpan(parent);
-    const parentContext = parentSpan?.spanContext();
+    const parentContext = trace.getSpan(parent)?.spanContext();
     // The library's own spans have valid ids by construction; others (propagated, other tracers') are checked.
-    const validParent = parentContext !== undefined && isValidSpanContext(parentContext) ? parentContext : undefined;
-    const traceId = validParent ? validParent.traceId : newTraceId();
-    const traceIdGeneration = validParent ? NOT_FROM_POOL : lastIdGeneration();
-    const traceIdOffset = lastIdOffset();
-    const spanId = newSpanId();
+    if (parentContext !== undefined && isValidSpanContext(parentContext)) return this.startChild(name, kind, attributes, dropped, parent, parentContext);
+    if (this.rootBound !== undefined) return this.startRoot(name, kind, attributes, dropped, parent, this.rootBound);
+    return this.startChild(name, kind, attributes, dropped, parent, undefined);
+  }
+
+  /**
+   * A new trace under one of the library's samplers, decided on the trace id's random bytes before any hex is made:
+   * an unsampled one keeps the bytes and makes the hex only if its span context is read.
+   */
+  private startRoot(name: string, kind: SpanKind, attributes: Attributes | undefined, dropped: number, parent: Context, bound: number): Span {
+    const traceAt = drawIdBytes(16);
+    const traceGeneration = lastIdGeneration();
+    const t0 = poolWord(traceAt);
+    const t1 = poolWord(traceAt + 4);
+    const t2 = poolWord(traceAt + 8);
+    const t3 = poolWord(traceAt + 12);
+    // Drawn after the trace id's words were read: this draw may refill the pool.
+    const spanAt = drawIdBytes(8);
+    const spanGeneration = lastIdGeneration();
+    const s0 = poolWord(spanAt);
+    const s1 = poolWord(spanAt + 4);
+    const traceFlags = randomTraceIdFlag(undefined);
+    if ((t0 ^ t1 ^ t2 ^ t3) >>> 0 >= bound) return new UnsampledSpan(undefined, t0, t1, t2, t3, s0, s1, traceFlags, undefined, undefined);
+    const traceId = traceIdOfWords(t0, t1, t2, t3);
+    const spanContext = new LibrarySpanContext(traceId, spanIdOfWords(s0, s1), traceFlags | TraceFlags.SAMPLED, undefined, undefined, traceGeneration, traceAt, spanGeneration, spanAt);
+    return new LibrarySpan(this.sdk, this.processors, name, kind, spanContext, undefined, attributes ?? {}, dropped, parent);
+  }
+
+  /** A span in a trace continued from `validParent`, or a new trace under a sampler that must be asked. */
+  private startChild(name: string, kind: SpanKind, attributes: Attributes | undefined, dropped: number, parent: Context, validParent: SpanContext | undefined): Span {
+    let traceId: string;
+    let traceGeneration = NOT_FROM_POOL;
+    let traceAt = 0;
+    if (validParent !== undefined) traceId = validParent.traceId;
+    else {
+      traceAt = drawIdBytes(16);
+      traceGeneration = lastIdGeneration();
+      traceId = traceIdOfWords(poolWord(traceAt), poolWord(traceAt + 4), poolWord(traceAt + 8), poolWord(traceAt + 12));
+    }
+    const spanAt = drawIdBytes(8);
+    const spanGeneration = lastIdGeneration();
+    const s0 = poolWord(spanAt);
+    const s1 = poolWord(spanAt + 4);
     const own = attributes ?? {};
     const sampling = this.sdk._sampler.shouldSample(parent, traceId, name, kind, own, []);
     const traceState = sampling.traceState ?? validParent?.traceState;
     const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
     const traceFlags = (sampled ? TraceFlags.SAMPLED : TraceFlags.NONE) | randomTraceIdFlag(validParent);
-    const spanContext = new LibrarySpanContext(traceId, spanId, traceFlags, traceState, validParent, traceIdGeneration, traceIdOffset, lastIdGeneration(), lastIdOffset());
-    if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
+    if (sampling.decision === SamplingDecision.NOT_RECORD) return new UnsampledSpan(traceId, 0, 0, 0, 0, s0, s1, traceFlags, traceState, validParent);
+    const spanContext = new LibrarySpanContext(traceId, spanIdOfWords(s0, s1), traceFlags, traceState, validParent, traceGeneration, traceAt, spanGeneration, spanAt);
     if (sampling.attributes) Object.assign(own, sampling.attributes);
     return new LibrarySpan(this.sdk, this.processors, name, kind, spanContext, validParent, own, dropped, parent);
   }

@@ -1,8 +1,8 @@
 import { ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, trace, type Context, type Sampler, type SpanContext } from '@opentelemetry/api';
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 import { LibrarySpanContext } from './library-span-context.js';
-import { createSampler } from './samplers.js';
-import { newSpanId, newTraceId, NOT_FROM_POOL } from './span-ids.js';
+import { createSampler, rootSamplingBound } from './samplers.js';
+import { newTraceId, NOT_FROM_POOL } from './span-ids.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
@@ -26,6 +26,13 @@ const PARENTS: [string, Context][] = [
 
 /** Trace ids on both sides of a 0.25 ratio, so that the ratio decision matters. */
 const TRACE_IDS = ['00000000000000000000000000000001', 'ffffffffffffffffffffffffffffffff', TRACE_ID, '3fffffff000000000000000000000000'];
+
+/** The XOR of a trace id's four big-endian 32-bit words, unsigned, from its hex. */
+function wordsXor(traceId: string): number {
+  let xor = 0;
+  for (let at = 0; at < 32; at += 8) xor = (xor ^ Number.parseInt(traceId.slice(at, at + 8), 16)) >>> 0;
+  return xor;
+}
 
 function decide(sampler: Sampler, context: Context, traceId: string): SamplingDecision {
   return sampler.shouldSample(context, traceId, 'GET /', SpanKind.SERVER, {}, []).decision;
@@ -68,20 +75,19 @@ describe('samplers', () => {
     expect(sampled / all.length).toBeLessThan(Math.min(1, ratio * 1.5 + 0.01));
   });
 
-  it('decides a trace id asked about right after it was made (read from the id pool) as the SDK does, across pool refills', () => {
-    const ours = createSampler({ kind: 'parentbased_traceidratio', ratio: 0.3 });
-    const sdk = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.3) });
-    let sampled = 0;
-    // A span id drawn between ids moves the pool on, so that the loop refills it several times.
-    for (let i = 0; i < 9000; i++) {
-      const traceId = newTraceId();
-      const decision = decide(ours, ROOT_CONTEXT, traceId);
-      expect({ traceId, decision }).toEqual({ traceId, decision: decide(sdk, ROOT_CONTEXT, traceId) });
-      if (decision === SamplingDecision.RECORD_AND_SAMPLED) sampled++;
-      newSpanId();
+  it.each(cases)("%j gives a root bound that decides new traces as the SDK sampler does", (spec, sdk) => {
+    const bound = rootSamplingBound(createSampler(spec));
+    expect(bound).toBeDefined();
+    const ids = [...TRACE_IDS, ...Array.from({ length: 2000 }, newTraceId)];
+    for (const traceId of ids) {
+      const byBound = wordsXor(traceId) < bound! ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD;
+      expect({ traceId, decision: byBound }).toEqual({ traceId, decision: decide(sdk, ROOT_CONTEXT, traceId) });
     }
-    expect(sampled / 9000).toBeGreaterThan(0.27);
-    expect(sampled / 9000).toBeLessThan(0.33);
+  });
+
+  it('gives no root bound for a sampler of the app, which must be asked', () => {
+    expect(rootSamplingBound(new AlwaysOnSampler())).toBeUndefined();
+    expect(rootSamplingBound(createSampler({ kind: 'instance', sampler: new TraceIdRatioBasedSampler(0.5) }))).toBeUndefined();
   });
 
   it('hands back a sampler given as an instance untouched', () => {

@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import type { ResolvedSampler } from '../otel.options.js';
 import { isValidSpanContext } from './library-span-context.js';
-import { drawnTraceIdWordsXor, HEX_PAIR_BYTE, NOT_DRAWN, NOT_HEX_PAIR } from './span-ids.js';
+import { HEX_PAIR_BYTE, NOT_HEX_PAIR } from './span-ids.js';
 
 /** Decisions that carry nothing else are shared: tracers only read them. */
 const SAMPLED: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
@@ -19,7 +19,7 @@ const NOT_SAMPLED: SamplingResult = Object.freeze({ decision: SamplingDecision.N
 
 /** Samples every span, or none: `always_on` and `always_off`. */
 class ConstantSampler implements Sampler {
-  constructor(private readonly sampled: boolean) {}
+  constructor(readonly sampled: boolean) {}
 
   shouldSample(): SamplingResult {
     return this.sampled ? SAMPLED : NOT_SAMPLED;
@@ -37,7 +37,7 @@ class ConstantSampler implements Sampler {
  * API's id checks for parents the library's tracer made.
  */
 class ParentBasedSampler implements Sampler {
-  constructor(private readonly root: Sampler) {}
+  constructor(readonly root: Sampler) {}
 
   shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
     const parent = trace.getSpanContext(context);
@@ -77,16 +77,14 @@ export function createSampler(spec: ResolvedSampler): Sampler {
  * 2,300 instructions a request at 0.1, more than the rest of an unsampled request's tracing.
  */
 class RatioSampler implements Sampler {
-  private readonly upperBound: number;
+  /** A trace id is sampled when the XOR of its four words, unsigned, is below this. */
+  readonly upperBound: number;
 
   constructor(private readonly ratio: number) {
     this.upperBound = Math.floor(ratio * 0xffffffff);
   }
 
   shouldSample(_context: Context, traceId: string): SamplingResult {
-    // A root span's id was just made by the library: its bytes are still in the id pool.
-    const drawn = drawnTraceIdWordsXor(traceId);
-    if (drawn !== NOT_DRAWN) return drawn < this.upperBound ? SAMPLED : NOT_SAMPLED;
     if (traceId.length !== 32) return NOT_SAMPLED;
     let accumulation = 0;
     let anyBit = 0;
@@ -111,6 +109,23 @@ class RatioSampler implements Sampler {
   toString(): string {
     return `TraceIdRatioBased{${this.ratio}}`;
   }
+}
+
+/** Above any XOR of four 32-bit words: every trace id is below it. */
+const EVERY_TRACE_ID = 2 ** 32;
+
+/**
+ * What `sampler` decides for a root span (no valid parent), as a bound: the span is sampled exactly when the XOR
+ * of its trace id's four big-endian 32-bit words, unsigned, is below it. Known for the samplers of this module,
+ * which decide on nothing but the trace id and add neither attributes nor trace state; undefined for any other
+ * sampler, which must be asked. The library's tracer decides a new trace this way before it makes the id's hex,
+ * which an unsampled request may never need.
+ */
+export function rootSamplingBound(sampler: Sampler): number | undefined {
+  if (sampler instanceof ConstantSampler) return sampler.sampled ? EVERY_TRACE_ID : 0;
+  if (sampler instanceof RatioSampler) return sampler.upperBound;
+  if (sampler instanceof ParentBasedSampler) return rootSamplingBound(sampler.root);
+  return undefined;
 }
 
 /** The shared table under a name of this module: V8 reads a module's own constant more cheaply than an import. */

@@ -1,11 +1,4 @@
-import { copyIdBytes, drawnTraceIdWordsXor, hrTimeAt, lastIdGeneration, lastIdOffset, newSpanId, newTraceId, NOT_DRAWN, NOT_FROM_POOL } from './span-ids.js';
-
-/** The XOR of an id's four 32-bit words, from its hex. */
-function wordsXor(traceId: string): number {
-  let xor = 0;
-  for (let at = 0; at < 32; at += 8) xor = (xor ^ Number.parseInt(traceId.slice(at, at + 8), 16)) >>> 0;
-  return xor;
-}
+import { copyIdBytes, drawIdBytes, hrTimeAt, lastIdGeneration, newSpanId, newTraceId, NOT_FROM_POOL, poolWord, spanIdOfWords, traceIdOfWords } from './span-ids.js';
 
 describe('span ids and times', () => {
   it('makes valid, distinct lowercase hex ids', () => {
@@ -26,9 +19,9 @@ describe('span ids and times', () => {
   });
 
   it("copies an id's bytes back from the pool while the pool holds them, and refuses once it was refilled", () => {
-    const traceId = newTraceId();
+    const offset = drawIdBytes(16);
     const generation = lastIdGeneration();
-    const offset = lastIdOffset();
+    const traceId = traceIdOfWords(poolWord(offset), poolWord(offset + 4), poolWord(offset + 8), poolWord(offset + 12));
     const target = new Uint8Array(16);
     expect(copyIdBytes(target, 0, generation, offset, 16)).toBe(true);
     expect(Buffer.from(target).toString('hex')).toBe(traceId);
@@ -39,20 +32,28 @@ describe('span ids and times', () => {
     expect(copyIdBytes(new Uint8Array(16), 0, NOT_FROM_POOL, 0, 16)).toBe(false);
   });
 
-  it("hashes the trace id made last from the pool's bytes, and only that one while the pool holds it", () => {
-    for (let i = 0; i < 500; i++) {
-      const traceId = newTraceId();
-      expect(drawnTraceIdWordsXor(traceId)).toBe(wordsXor(traceId));
-      // The same id in another string object is still the id made last.
-      expect(drawnTraceIdWordsXor(traceId.split('').join(''))).toBe(wordsXor(traceId));
+  it("reads the pool's words big-endian, as signed integers, and spells ids from them as Buffer's hex does", () => {
+    for (let i = 0; i < 2000; i++) {
+      const offset = drawIdBytes(8);
+      const target = new Uint8Array(8);
+      copyIdBytes(target, 0, lastIdGeneration(), offset, 8);
+      const bytes = Buffer.from(target);
+      expect([poolWord(offset), poolWord(offset + 4)]).toEqual([bytes.readInt32BE(0), bytes.readInt32BE(4)]);
+      expect(spanIdOfWords(poolWord(offset), poolWord(offset + 4))).toBe(bytes.toString('hex'));
     }
-    const earlier = newTraceId();
-    newTraceId();
-    expect(drawnTraceIdWordsXor(earlier)).toBe(NOT_DRAWN);
-    const last = newTraceId();
-    for (let i = 0; i < 8200; i++) newSpanId();
-    expect(drawnTraceIdWordsXor(last)).toBe(NOT_DRAWN);
-    expect(drawnTraceIdWordsXor('4bf92f3577b34da6a3ce929d0e0e4736')).toBe(NOT_DRAWN);
+    // The edges: words with the sign bit set, zero, and every byte value in every position.
+    const words = [0, -1, 0x7fffffff, -0x80000000, 0x01020304, -0x0f0e0d0d, 0x00ff00ff];
+    for (const first of words) {
+      for (const second of words) {
+        const expected = Buffer.alloc(16);
+        expected.writeInt32BE(first, 0);
+        expected.writeInt32BE(second, 4);
+        expected.writeInt32BE(second, 8);
+        expected.writeInt32BE(first, 12);
+        expect(traceIdOfWords(first, second, second, first)).toBe(expected.toString('hex'));
+        expect(spanIdOfWords(first, second)).toBe(expected.subarray(0, 8).toString('hex'));
+      }
+    }
   });
 
   it('turns a monotonic reading into wall-clock [seconds, nanoseconds]', () => {

@@ -7,8 +7,6 @@ const pool = Buffer.allocUnsafe(POOL_BYTES);
 let poolAt = POOL_BYTES;
 /** Counts the pool's refills: an id's bytes are still in the pool while the generation it was drawn in lasts. */
 let poolGeneration = 0;
-/** Where the bytes of the id drawn last start in the pool. */
-let drawnAt = 0;
 
 /** Character codes of each byte's two lowercase hex digits. */
 const HIGH_DIGIT = new Uint8Array(256);
@@ -42,87 +40,72 @@ function takeRandom(bytes: number): number {
     }
     const start = poolAt;
     poolAt += bytes;
-    for (let at = start; at < poolAt; at++) {
-      if (pool[at] === 0) continue;
-      drawnAt = start;
-      return start;
-    }
+    for (let at = start; at < poolAt; at++) if (pool[at] !== 0) return start;
   }
 }
 
 /**
- * Eight pool bytes from `at` as 16 hex digits, in one flat string made by a single builtin call: about a third
- * of what `Buffer#toString('hex')` costs for so few bytes, which is mostly the call into C++.
+ * Draws the random bytes of a new id, 16 for a trace id or 8 for a span id, and returns where they start in the
+ * pool. They stay there while the pool generation ({@link lastIdGeneration}, read right after) lasts: read them
+ * with {@link poolWord} before drawing again, since the next draw may refill the pool.
  */
-function hex8(at: number): string {
+export function drawIdBytes(length: 8 | 16): number {
+  return takeRandom(length);
+}
+
+/**
+ * The big-endian 32-bit word of the pool at `at`, as a signed integer: V8 keeps that a small integer, in a field
+ * or a register, where an unsigned one above 2^31 would be a heap number.
+ */
+export function poolWord(at: number): number {
   const p = pool;
+  return (p[at] << 24) | (p[at + 1] << 16) | (p[at + 2] << 8) | p[at + 3];
+}
+
+/**
+ * The 32 hex digits of a trace id from its four words, in one flat string made by a single builtin call: about a
+ * third of what `Buffer#toString('hex')` costs for so few bytes, which is mostly the call into C++ (and two halves
+ * joined would make a rope V8 flattens later).
+ */
+export function traceIdOfWords(first: number, second: number, third: number, fourth: number): string {
   const h = HIGH_DIGIT;
   const l = LOW_DIGIT;
   return String.fromCharCode(
-    h[p[at]], l[p[at]], h[p[at + 1]], l[p[at + 1]], h[p[at + 2]], l[p[at + 2]], h[p[at + 3]], l[p[at + 3]],
-    h[p[at + 4]], l[p[at + 4]], h[p[at + 5]], l[p[at + 5]], h[p[at + 6]], l[p[at + 6]], h[p[at + 7]], l[p[at + 7]],
+    h[first >>> 24], l[first >>> 24], h[(first >>> 16) & 255], l[(first >>> 16) & 255], h[(first >>> 8) & 255], l[(first >>> 8) & 255], h[first & 255], l[first & 255],
+    h[second >>> 24], l[second >>> 24], h[(second >>> 16) & 255], l[(second >>> 16) & 255], h[(second >>> 8) & 255], l[(second >>> 8) & 255], h[second & 255], l[second & 255],
+    h[third >>> 24], l[third >>> 24], h[(third >>> 16) & 255], l[(third >>> 16) & 255], h[(third >>> 8) & 255], l[(third >>> 8) & 255], h[third & 255], l[third & 255],
+    h[fourth >>> 24], l[fourth >>> 24], h[(fourth >>> 16) & 255], l[(fourth >>> 16) & 255], h[(fourth >>> 8) & 255], l[(fourth >>> 8) & 255], h[fourth & 255], l[fourth & 255],
   );
 }
 
-/** The trace id made last, where its bytes start in the pool, and the pool generation they were drawn in. */
-let lastTraceId = '';
-let lastTraceIdAt = 0;
-let lastTraceIdGeneration = -1;
-
-/** A random 16-byte trace id, likewise in one call (two halves joined would make a rope V8 flattens later). */
-export function newTraceId(): string {
-  const at = takeRandom(16);
-  const p = pool;
+/** The 16 hex digits of a span id from its two words, likewise. */
+export function spanIdOfWords(first: number, second: number): string {
   const h = HIGH_DIGIT;
   const l = LOW_DIGIT;
-  const traceId = String.fromCharCode(
-    h[p[at]], l[p[at]], h[p[at + 1]], l[p[at + 1]], h[p[at + 2]], l[p[at + 2]], h[p[at + 3]], l[p[at + 3]],
-    h[p[at + 4]], l[p[at + 4]], h[p[at + 5]], l[p[at + 5]], h[p[at + 6]], l[p[at + 6]], h[p[at + 7]], l[p[at + 7]],
-    h[p[at + 8]], l[p[at + 8]], h[p[at + 9]], l[p[at + 9]], h[p[at + 10]], l[p[at + 10]], h[p[at + 11]], l[p[at + 11]],
-    h[p[at + 12]], l[p[at + 12]], h[p[at + 13]], l[p[at + 13]], h[p[at + 14]], l[p[at + 14]], h[p[at + 15]], l[p[at + 15]],
+  return String.fromCharCode(
+    h[first >>> 24], l[first >>> 24], h[(first >>> 16) & 255], l[(first >>> 16) & 255], h[(first >>> 8) & 255], l[(first >>> 8) & 255], h[first & 255], l[first & 255],
+    h[second >>> 24], l[second >>> 24], h[(second >>> 16) & 255], l[(second >>> 16) & 255], h[(second >>> 8) & 255], l[(second >>> 8) & 255], h[second & 255], l[second & 255],
   );
-  lastTraceId = traceId;
-  lastTraceIdAt = at;
-  lastTraceIdGeneration = poolGeneration;
-  return traceId;
 }
 
-/** What {@link drawnTraceIdWordsXor} answers for a trace id whose bytes the pool no longer holds. */
-export const NOT_DRAWN = -1;
-
-/**
- * The four big-endian 32-bit words of `traceId`, XORed (as OpenTelemetry's ratio sampler hashes an id), read from
- * the pool when `traceId` is the one {@link newTraceId} made last and the pool still holds its bytes, or
- * {@link NOT_DRAWN}. A root span's sampler is asked right after its id was made, so it need not decode the hex.
- */
-export function drawnTraceIdWordsXor(traceId: string): number {
-  if (traceId !== lastTraceId || lastTraceIdGeneration !== poolGeneration) return NOT_DRAWN;
-  const p = pool;
-  const at = lastTraceIdAt;
-  const first = (p[at] << 24) | (p[at + 1] << 16) | (p[at + 2] << 8) | p[at + 3];
-  const second = (p[at + 4] << 24) | (p[at + 5] << 16) | (p[at + 6] << 8) | p[at + 7];
-  const third = (p[at + 8] << 24) | (p[at + 9] << 16) | (p[at + 10] << 8) | p[at + 11];
-  const fourth = (p[at + 12] << 24) | (p[at + 13] << 16) | (p[at + 14] << 8) | p[at + 15];
-  return (first ^ second ^ third ^ fourth) >>> 0;
+/** A random 16-byte trace id, as hex. */
+export function newTraceId(): string {
+  const at = takeRandom(16);
+  return traceIdOfWords(poolWord(at), poolWord(at + 4), poolWord(at + 8), poolWord(at + 12));
 }
 
-/** A random 8-byte span id. */
+/** A random 8-byte span id, as hex. */
 export function newSpanId(): string {
-  return hex8(takeRandom(8));
+  const at = takeRandom(8);
+  return spanIdOfWords(poolWord(at), poolWord(at + 4));
 }
 
 /**
- * Where the id made last came from: the pool generation and offset of its bytes. Read right after
- * {@link newTraceId} or {@link newSpanId}, it lets the id's bytes be copied back later ({@link copyIdBytes})
- * instead of decoded from hex.
+ * The pool generation the id drawn last came from. Read right after {@link drawIdBytes}, it lets the id's bytes
+ * be copied back later ({@link copyIdBytes}) instead of decoded from hex.
  */
 export function lastIdGeneration(): number {
   return poolGeneration;
-}
-
-/** The pool offset of the id made last (see {@link lastIdGeneration}). */
-export function lastIdOffset(): number {
-  return drawnAt;
 }
 
 /** A generation no id is drawn in, for ids that did not come from the pool. */
