@@ -107,9 +107,9 @@ export class LibraryTracer implements Tracer {
     if (isTracingSuppressed(parent)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const parentContext = trace.getSpan(parent)?.spanContext();
     // The library's own spans have valid ids by construction; others (propagated, other tracers') are checked.
-    if (parentContext !== undefined && isValidSpanContext(parentContext)) return this.startChild(name, kind, attributes, dropped, parent, parentContext);
+    if (parentContext !== undefined && isValidSpanContext(parentContext)) return this.startAsked(name, kind, attributes, dropped, parent, parentContext);
     if (this.rootBound !== undefined) return this.startRoot(name, kind, attributes, dropped, parent, this.rootBound);
-    return this.startChild(name, kind, attributes, dropped, parent, undefined);
+    return this.startAsked(name, kind, attributes, dropped, parent, undefined);
   }
 
   /**
@@ -135,8 +135,8 @@ export class LibraryTracer implements Tracer {
     return new LibrarySpan(this.sdk, this.processors, name, kind, spanContext, undefined, attributes ?? {}, dropped, parent);
   }
 
-  /** A span in a trace continued from `validParent`, or a new trace under a sampler that must be asked. */
-  private startChild(name: string, kind: SpanKind, attributes: Attributes | undefined, dropped: number, parent: Context, validParent: SpanContext | undefined): Span {
+  /** A span whose sampler is asked: in a trace continued from `validParent`, or a new trace under an app's sampler. */
+  private startAsked(name: string, kind: SpanKind, attributes: Attributes | undefined, dropped: number, parent: Context, validParent: SpanContext | undefined): Span {
     let traceId: string;
     let traceGeneration = NOT_FROM_POOL;
     let traceAt = 0;

@@ -30,27 +30,23 @@ for (const first of HEX_DIGITS) {
   for (const second of HEX_DIGITS) HEX_PAIR_BYTE[(first.charCodeAt(0) << 7) | second.charCodeAt(0)] = Number.parseInt(first + second, 16);
 }
 
-/** Where the next `bytes` random bytes start in the pool, refilled by the OS generator; never all zeros (an invalid id). */
-function takeRandom(bytes: number): number {
+/**
+ * Draws the random bytes of a new id, 16 for a trace id or 8 for a span id, and returns where they start in the
+ * pool, refilled by the OS generator; never all zeros (an invalid id). They stay there while the pool generation
+ * ({@link lastIdGeneration}, read right after) lasts: read them with {@link poolWord} before drawing again, since
+ * the next draw may refill the pool.
+ */
+export function drawIdBytes(length: 8 | 16): number {
   for (;;) {
-    if (poolAt + bytes > POOL_BYTES) {
+    if (poolAt + length > POOL_BYTES) {
       randomFillSync(pool);
       poolAt = 0;
       poolGeneration++;
     }
     const start = poolAt;
-    poolAt += bytes;
+    poolAt += length;
     for (let at = start; at < poolAt; at++) if (pool[at] !== 0) return start;
   }
-}
-
-/**
- * Draws the random bytes of a new id, 16 for a trace id or 8 for a span id, and returns where they start in the
- * pool. They stay there while the pool generation ({@link lastIdGeneration}, read right after) lasts: read them
- * with {@link poolWord} before drawing again, since the next draw may refill the pool.
- */
-export function drawIdBytes(length: 8 | 16): number {
-  return takeRandom(length);
 }
 
 /**
@@ -90,13 +86,13 @@ export function spanIdOfWords(first: number, second: number): string {
 
 /** A random 16-byte trace id, as hex. */
 export function newTraceId(): string {
-  const at = takeRandom(16);
+  const at = drawIdBytes(16);
   return traceIdOfWords(poolWord(at), poolWord(at + 4), poolWord(at + 8), poolWord(at + 12));
 }
 
 /** A random 8-byte span id, as hex. */
 export function newSpanId(): string {
-  const at = takeRandom(8);
+  const at = drawIdBytes(8);
   return spanIdOfWords(poolWord(at), poolWord(at + 4));
 }
 

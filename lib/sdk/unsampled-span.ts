@@ -33,7 +33,8 @@ export class UnsampledSpan implements Span {
     if (this.context !== undefined) return this.context;
     const traceId = this.traceId ?? traceIdOfWords(this.traceWord0, this.traceWord1, this.traceWord2, this.traceWord3);
     const spanId = spanIdOfWords(this.spanWord0, this.spanWord1);
-    // Nothing of an unsampled trace is exported, so nothing needs the ids' bytes back from the pool.
+    // No pool position: the library's samplers sample nothing under an unsampled span, and a span an app's sampler
+    // samples under it has its trace id decoded from the hex, as ids from elsewhere are.
     this.context = new LibrarySpanContext(traceId, spanId, this.traceFlags, this.traceState, this.parent, NOT_FROM_POOL, 0, NOT_FROM_POOL, 0);
     return this.context;
   }
