@@ -2,8 +2,8 @@
  * The benchmark's Nest 12 app. One process per variant (BENCH_VARIANT): `none` and `control` (no tracing), `als`
  * (no tracing, but every request runs inside an AsyncLocalStorage run, as a tracer's context does), `nestjs-tracing`
  * (sampling BENCH_RATIO), `official` (preloaded NodeSDK, see official-preload.ts) and `nestjs-otel`.
- * Prints `listening <port>`; on SIGTERM prints `young-generation-mb <n>` (V8's new space as load left it), closes,
- * flushes, prints `spans-ended <n>` and exits.
+ * Prints `listening <port>`, then `young-generation-mb <n>` (V8's new space) at start, whenever V8 resizes it and on
+ * SIGTERM; then it closes, flushes, prints `spans-ended <n>` and exits.
  */
 import 'reflect-metadata';
 import {
@@ -133,6 +133,12 @@ function runRequestsInAsyncContext(server: Server): void {
   }
 }
 
+/** V8's new space as it is now, in MB. */
+function youngGenerationMb(): number {
+  const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+  return Math.round(young / 1048576);
+}
+
 async function main(): Promise<void> {
   const preloaded = (globalThis as { benchSpanCounter?: SpanCounter }).benchSpanCounter;
   const counter = preloaded ?? new SpanCounter();
@@ -148,9 +154,15 @@ async function main(): Promise<void> {
   if (variant === 'als') runRequestsInAsyncContext(app.getHttpServer() as Server);
   await app.listen(0, '127.0.0.1');
   console.log(`listening ${(app.getHttpServer().address() as AddressInfo).port}`);
+  // V8 grows the young generation when it sees fit; the runner timestamps each size it is told of.
+  let youngMb = youngGenerationMb();
+  console.log(`young-generation-mb ${youngMb}`);
+  setInterval(() => {
+    const now = youngGenerationMb();
+    if (now !== youngMb) console.log(`young-generation-mb ${(youngMb = now)}`);
+  }, 500).unref();
   process.once('SIGTERM', async () => {
-    const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
-    console.log(`young-generation-mb ${Math.round(young / 1048576)}`);
+    console.log(`young-generation-mb ${youngGenerationMb()}`);
     await app.close();
     await (globalThis as { benchShutdown?: () => Promise<void> }).benchShutdown?.();
     const counted = variant === 'nestjs-tracing' || preloaded !== undefined;

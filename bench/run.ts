@@ -21,19 +21,29 @@
  * 0.51 of `none`; with 4 s, 0.76 and 0.59 (the same build, two runs, `control` 0.967 in both). `control` is among
  * the default variants, so that each run shows the method's own error beside its results.
  *
- * Memory is measured apart from the rounds: each of --memory-variants alone, on V8's own sizing, under continuous
- * load for --memory seconds, as a server under steady traffic holds it. A minute, because V8 grows the young
- * generation of an app whose requests run in AsyncLocalStorage (`als`, untraced) from 32 to 64 MB only after about
- * 30 s of load: a shorter run reads that floor as part of the tracer's cost.
+ * Memory is measured apart from the rounds: each of --memory-variants alone under continuous load for --memory
+ * seconds, as a server under steady traffic holds it, once on V8's own young-generation sizing and once with the
+ * young generation fixed at the same size for every app (--memory-semi-space). V8 grows the young generation once
+ * enough bytes have survived its scavenges, which every app under sustained load reaches in time: `als` in about
+ * 30 s, an untraced app in about two minutes. On V8's own sizing a run of fixed length therefore catches some apps
+ * before their growth and some after, and the table says when each grew; the fixed size compares what each keeps.
  *
- * Flags: --rounds N (8), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
+ * Flags: --rounds N (8; 0: the memory phase only), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
  * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.4: the fixed rate as a fraction of none's
  * median req/s), --semi-space MB (16: V8's default maximum; 0: V8's own sizing), --prewarm S (4), --routes
  * tiny,items,async,json,health,continued, --platforms express,fastify, --variants none,control,nestjs-tracing@1,...,
  * --memory S (60; 0: off), --memory-variants none,als,nestjs-tracing@1,..., --soak S (0: off), --out FILE, --node PATH
- * (the Node binary the apps run on; this runner's by default), --baseline DIR: a checkout of an earlier version,
+ * (the Node binary the apps run on; this runner's by default), --halt-poll NS|keep (200000), --memory-semi-space
+ * MB,... (0,16: the memory phase once on V8's own young-generation sizing, once with the young generation fixed at
+ * twice MB for every app), --baseline DIR: a checkout of an earlier version,
  * built (`npm run build && npm run build:bench`), whose app runs as the variants `baseline@<ratio>` in the same
  * rounds.
+ *
+ * On a KVM guest whose idle vCPUs halt at once (cpuidle-haltpoll with polling off), the load generator's vCPU waits
+ * halted between responses, and each wake-up is an interrupt through the hypervisor that the app's `writev` pays in
+ * system time, more often the slower the app, so a slower variant was charged more per request than its own work.
+ * The run therefore sets guest halt polling (--halt-poll NS, 200 µs; `keep` leaves the machine's setting) and puts
+ * the machine's value back when it ends.
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -44,6 +54,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { SinkReply, SinkRequest } from './sink-host.js';
 import { variantOf as variantFromSpec, type Variant } from './variants.js';
+import { applyGuestHaltPolling } from './halt-poll.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -68,6 +79,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench/results.md' },
     node: { type: 'string', default: process.execPath },
     baseline: { type: 'string' },
+    'halt-poll': { type: 'string', default: '200000' },
+    'memory-semi-space': { type: 'string', default: '0,16' },
   },
 });
 
@@ -157,6 +170,14 @@ interface App {
   readonly port: number;
   readonly sink: RemoteSink;
   readonly output: () => string;
+  /** The young generation's sizes as the app reported them, in order. */
+  readonly youngGeneration: readonly YoungGenerationSize[];
+}
+
+/** A size of an app's young generation, and when the runner learnt of it (ms since the epoch). */
+interface YoungGenerationSize {
+  readonly at: number;
+  readonly mb: number;
 }
 
 /** What one slice of load measured. */
@@ -174,11 +195,15 @@ function youngGenerationArgs(): string[] {
   return Number(flags['semi-space']) > 0 ? [`--min-semi-space-size=${flags['semi-space']}`] : [];
 }
 
-/** Starts a variant's app; `sizing` 'pinned' for the rounds, 'v8' (V8's own young generation) for memory. */
-async function startApp(variant: Variant, platform: string, sizing: 'pinned' | 'v8' = 'pinned'): Promise<App> {
+/** The V8 flags that fix an app's young generation at twice `semiSpaceMb` (0: none, V8's own sizing). */
+function fixedYoungGenerationArgs(semiSpaceMb: number): string[] {
+  return semiSpaceMb > 0 ? [`--min-semi-space-size=${semiSpaceMb}`, `--max-semi-space-size=${semiSpaceMb}`] : [];
+}
+
+/** Starts a variant's app, with the young-generation flags of the rounds unless given others. */
+async function startApp(variant: Variant, platform: string, young = youngGenerationArgs()): Promise<App> {
   const sink = await sinkHost.start();
   const command = pinned ? 'taskset' : flags.node;
-  const young = sizing === 'pinned' ? youngGenerationArgs() : [];
   const args = [...(pinned ? ['-c', '0', flags.node] : []), ...young, ...variant.nodeArgs, variant.app];
   const child = spawn(command, args, {
     env: {
@@ -192,7 +217,18 @@ async function startApp(variant: Variant, platform: string, sizing: 'pinned' | '
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk));
+  const youngGeneration: YoungGenerationSize[] = [];
+  let stdoutLine = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk;
+    // Each size is stamped with the time it was read here: the app prints it within half a second of V8's resize.
+    const lines = (stdoutLine + chunk.toString()).split('\n');
+    stdoutLine = lines.pop() ?? '';
+    for (const line of lines) {
+      const match = /^young-generation-mb (\d+)$/.exec(line);
+      if (match) youngGeneration.push({ at: Date.now(), mb: Number(match[1]) });
+    }
+  });
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setInterval(() => {
@@ -206,7 +242,7 @@ async function startApp(variant: Variant, platform: string, sizing: 'pinned' | '
       }
     }, 50);
   });
-  return { variant, child, port, sink, output: () => output };
+  return { variant, child, port, sink, output: () => output, youngGeneration };
 }
 
 /** Ends an app and reports what it ended and what its sink received. */
@@ -220,7 +256,7 @@ async function stopApp(app: App): Promise<{ ended: number; received: number; pea
   // The app flushed before exiting; give the sink a moment to decode the last export.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const received = await sinkHost.stop(app.sink);
-  const youngMb = Number(/young-generation-mb (\d+)/.exec(output)?.[1] ?? Number.NaN);
+  const youngMb = app.youngGeneration.at(-1)?.mb ?? Number.NaN;
   return { ended: Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1), received, peakRssMb, youngMb };
 }
 
@@ -332,33 +368,55 @@ function atRate(slices: Slice[], rate: number): string {
 }
 
 /**
- * Each variant alone under continuous load on /tiny, on V8's own young-generation sizing: peak and final RSS, as a
- * server under steady traffic holds memory.
+ * Each variant alone under continuous load on /tiny: peak and final RSS, as a server under steady traffic holds
+ * memory, with the young generation on V8's own sizing (`semiSpaceMb` 0) or fixed at twice `semiSpaceMb` for every
+ * app. V8 grows the young generation once the bytes that survived its scavenges since the last growth add up to its
+ * size: any app under sustained load gets there in time, untraced ones too, and an app whose requests leave more
+ * alive at each scavenge (AsyncLocalStorage's frames, a tracer's spans) gets there sooner. On V8's own sizing a run
+ * of fixed length therefore compares apps some of which have grown and some not yet, so the table says when each
+ * grew; with the size fixed, the difference is what the app keeps, at any size V8 may settle on.
  */
-async function memoryUnderLoad(specs: string[], seconds: number): Promise<string[]> {
-  const rows: { label: string; peak: number; final: number; young: number }[] = [];
+async function memoryUnderLoad(specs: string[], seconds: number, semiSpaceMb: number): Promise<string[]> {
+  const rows: { label: string; peak: number; final: number; young: number; growth: string }[] = [];
   for (const spec of specs) {
-    const app = await startApp(variantOf(spec), 'express', 'v8');
+    const app = await startApp(variantOf(spec), 'express', fixedYoungGenerationArgs(semiSpaceMb));
+    const loadStart = Date.now();
     await load(app, ROUTES.tiny, seconds);
     const final = procStatus(app.child.pid as number, 'VmRSS') / 1024;
     const { peakRssMb, youngMb } = await stopApp(app);
-    rows.push({ label: spec, peak: peakRssMb, final, young: youngMb });
+    rows.push({ label: spec, peak: peakRssMb, final, young: youngMb, growth: youngGenerationGrowth(app.youngGeneration, loadStart) });
   }
-  // Over untraced, and over `als`: AsyncLocalStorage alone makes V8 grow its young generation under sustained load.
+  // Over untraced, and over `als`: AsyncLocalStorage alone makes V8 grow its young generation sooner under load.
   const bases = ['none', 'als'].map((label) => rows.find((row) => row.label === label)).filter((row) => row !== undefined);
   const over = (mb: number) => bases.map((base) => ` ${mb - base.peak >= 0 ? '+' : ''}${(mb - base.peak).toFixed(0)} |`).join('');
+  const sizing = semiSpaceMb > 0 ? `the young generation fixed at ${semiSpaceMb * 2} MB for every app` : "V8's own young-generation sizing";
   return [
     '',
-    `### Memory: each app alone, ${seconds} s of continuous load on express /tiny, V8's own young-generation sizing`,
+    `### Memory: each app alone, ${seconds} s of continuous load on express /tiny, ${sizing}`,
     '',
-    `| variant | peak RSS MB |${bases.map((base) => ` peak over ${base.label} |`).join('')} RSS at the end MB | young generation at the end MB |`,
-    `|---|---:|${bases.map(() => '---:|').join('')}---:|---:|`,
-    ...rows.map((row) => `| ${row.label} | ${row.peak.toFixed(0)} |${over(row.peak)} ${row.final.toFixed(0)} | ${Number.isNaN(row.young) ? '—' : row.young} |`),
+    `| variant | peak RSS MB |${bases.map((base) => ` peak over ${base.label} |`).join('')} RSS at the end MB | young generation at the end MB | young generation grew (s of load) |`,
+    `|---|---:|${bases.map(() => '---:|').join('')}---:|---:|---|`,
+    ...rows.map(
+      (row) =>
+        `| ${row.label} | ${row.peak.toFixed(0)} |${over(row.peak)} ${row.final.toFixed(0)} | ${Number.isNaN(row.young) ? '—' : row.young} | ${row.growth} |`,
+    ),
   ];
 }
 
+/** The sizes an app's young generation grew to under load, with the second of load each was first reported at. */
+function youngGenerationGrowth(sizes: readonly YoungGenerationSize[], loadStart: number): string {
+  const grown: string[] = [];
+  let last = sizes.filter((size) => size.at <= loadStart).at(-1)?.mb ?? sizes[0]?.mb;
+  for (const size of sizes) {
+    if (size.at <= loadStart || size.mb === last) continue;
+    grown.push(`${size.mb} MB at ${((size.at - loadStart) / 1000).toFixed(0)}`);
+    last = size.mb;
+  }
+  return grown.length > 0 ? grown.join(', ') : '—';
+}
+
 async function soak(seconds: number): Promise<string> {
-  const app = await startApp(variantOf('nestjs-tracing@1'), 'express', 'v8');
+  const app = await startApp(variantOf('nestjs-tracing@1'), 'express', []);
   const samples: number[] = [];
   const pid = app.child.pid as number;
   const sampler = setInterval(() => samples.push(procStatus(pid, 'VmRSS') / 1024), 5000);
@@ -368,18 +426,31 @@ async function soak(seconds: number): Promise<string> {
   return `RSS of nestjs-tracing@1 under load on /tiny, V8's own young-generation sizing, every 5 s for ${seconds} s (MB): ${samples.map((s) => s.toFixed(0)).join(', ')}`;
 }
 
+/** The --memory-semi-space list: semi-space sizes in MB, 0 for V8's own sizing. */
+function semiSpaceSizes(list: string): number[] {
+  return list.split(',').map((item) => {
+    const mb = Number(item);
+    if (!Number.isInteger(mb) || mb < 0) throw new Error(`--memory-semi-space takes sizes in MB, 0 for V8's own sizing: ${item}`);
+    return mb;
+  });
+}
+
 function appNodeVersion(): string {
   return execFileSync(flags.node, ['--version'], { encoding: 'utf8' }).trim();
 }
 
 async function main(): Promise<void> {
   if (pinned) spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  const haltPollNs = flags['halt-poll'] === 'keep' ? undefined : Number(flags['halt-poll']);
+  if (haltPollNs !== undefined && !(Number.isInteger(haltPollNs) && haltPollNs >= 0)) throw new Error(`--halt-poll takes nanoseconds or keep: ${flags['halt-poll']}`);
+  const haltPolling = haltPollNs === undefined ? undefined : applyGuestHaltPolling(haltPollNs);
   sinkHost = new SinkHost();
   const variants = flags.variants.split(',').map(variantOf);
   const lines: string[] = [];
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
   lines.push(`Machine: ${machine}. Apps on Node ${appNodeVersion()}, the runner on Node ${process.version}.`);
   lines.push(`Apps pinned to CPU 0; autocannon, and the OTLP sinks in a process of their own, on CPU 1: ${pinned ? 'yes (taskset)' : 'no'}.`);
+  lines.push(haltPolling?.summary ?? "Guest halt polling: the machine's own setting (--halt-poll keep).");
   const young = youngGenerationArgs()[0] ?? "V8's own young-generation sizing";
   lines.push(`Apps in the rounds started with ${young}; \`control\` is a second untraced app, the same as \`none\` (an A/A check: 1.00 when the method is fair).`);
   lines.push(
@@ -387,7 +458,8 @@ async function main(): Promise<void> {
       `${flags.slice} s slices (each after ${flags.prewarm} s of unmeasured load on the same app), each variant's between two of none; then ${flags['latency-rounds']} rounds of ${flags.latency} s ` +
       `per app at a fixed rate (${flags.rate} of none's median req/s; p99 is the median over those rounds).`,
   );
-  for (const platform of flags.platforms.split(',')) {
+  // --rounds 0 runs the memory phase alone.
+  for (const platform of Number(flags.rounds) > 0 ? flags.platforms.split(',') : []) {
     for (const routeName of flags.routes.split(',')) {
       const route = ROUTES[routeName];
       const apps: App[] = [];
@@ -418,10 +490,13 @@ async function main(): Promise<void> {
     }
   }
   const memorySeconds = Number(flags.memory);
-  if (memorySeconds > 0) lines.push(...(await memoryUnderLoad(flags['memory-variants'].split(','), memorySeconds)));
+  for (const semiSpaceMb of memorySeconds > 0 ? semiSpaceSizes(flags['memory-semi-space']) : []) {
+    lines.push(...(await memoryUnderLoad(flags['memory-variants'].split(','), memorySeconds, semiSpaceMb)));
+  }
   const soakSeconds = Number(flags.soak);
   if (soakSeconds > 0) lines.push('', await soak(soakSeconds));
   sinkHost.close();
+  haltPolling?.restore();
   const report = `${lines.join('\n')}\n`;
   writeFileSync(flags.out, report);
   process.stdout.write(report);

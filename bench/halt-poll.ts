@@ -1,0 +1,55 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+
+/** The cpuidle-haltpoll driver's setting on KVM guests: how long an idle vCPU polls before it halts. */
+const HALT_POLL_NS = '/sys/module/haltpoll/parameters/guest_halt_poll_ns';
+
+/** What {@link applyGuestHaltPolling} did, for the report, and how to undo it. */
+export interface HaltPolling {
+  /** One line for the report: the setting in force and why. */
+  readonly summary: string;
+  /** Puts the machine's own setting back; safe to call more than once. */
+  restore(): void;
+}
+
+/**
+ * Sets guest halt polling to `nanoseconds` for the run, where the machine has the setting and lets this process
+ * write it, and puts the previous value back when the process exits.
+ *
+ * On a VM with polling off, an idle vCPU halts at once, and waking it is an interrupt sent through the hypervisor,
+ * paid in the waker's system time. The load generator's vCPU waits idle between responses, so every response the
+ * app writes may pay for that wake-up, and the slower an app, the more often the client is found idle: a slower
+ * variant pays more of it per request, which a client across a network never costs a server. With polling, a
+ * vCPU that went idle a moment ago is woken by a flag it polls, without the hypervisor.
+ */
+export function applyGuestHaltPolling(nanoseconds: number): HaltPolling {
+  let previous: string;
+  try {
+    previous = readFileSync(HALT_POLL_NS, 'utf8').trim();
+  } catch {
+    return { summary: 'Guest halt polling: not a setting of this machine (no cpuidle-haltpoll driver).', restore() {} };
+  }
+  if (Number(previous) === nanoseconds) return { summary: `Guest halt polling: ${previous} ns, the machine's own setting.`, restore() {} };
+  try {
+    writeFileSync(HALT_POLL_NS, String(nanoseconds));
+  } catch (error) {
+    return { summary: `Guest halt polling: left at ${previous} ns (${(error as Error).message.split('\n')[0]}).`, restore() {} };
+  }
+  let restored = false;
+  const restore = (): void => {
+    if (restored) return;
+    restored = true;
+    try {
+      writeFileSync(HALT_POLL_NS, previous);
+    } catch {
+      process.stderr.write(`could not put ${HALT_POLL_NS} back to ${previous}\n`);
+    }
+  };
+  process.once('exit', restore);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      restore();
+      process.exit(130);
+    });
+  }
+  return { summary: `Guest halt polling: ${nanoseconds} ns for this run (the machine's ${previous} ns put back at exit).`, restore };
+}
