@@ -7,7 +7,9 @@
  * rounds. CPU µs per request (user + system, from /proc) are read over the same slices. Latency is measured twice:
  * at saturation (50 connections, so p99 is mostly queueing and follows throughput) and at a fixed rate, a fraction
  * of what `none` served, where p99 shows what tracing adds to a request rather than how far the core is overloaded
- * (a variant that cannot serve that rate is marked so).
+ * (a variant that cannot serve that rate is marked so). The fixed rate is an open loop of our own (fixed-rate.ts):
+ * each request is timed from when it was due, to the microsecond; autocannon's rate mode times from when a request
+ * went out, in whole milliseconds, and corrects for that with a 1 ms interval whatever the rate.
  *
  * Each app waits idle for most of a round while the others are loaded, which no server under steady traffic does.
  * V8 shrinks the young generation at the first scavenge after such a pause (the allocation rate looks low) and
@@ -55,6 +57,7 @@ import { parseArgs } from 'node:util';
 import type { SinkReply, SinkRequest } from './sink-host.js';
 import { variantOf as variantFromSpec, type Variant } from './variants.js';
 import { applyGuestHaltPolling } from './halt-poll.js';
+import { fixedRateLatency, type FixedRateResult } from './fixed-rate.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -271,7 +274,7 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1e6;
 }
 
-async function load(app: App, route: Route, seconds: number, rate?: number): Promise<Slice> {
+async function load(app: App, route: Route, seconds: number): Promise<Slice> {
   const pid = app.child.pid as number;
   const cpuBefore = cpuMicros(pid);
   const result = await autocannon({
@@ -281,7 +284,6 @@ async function load(app: App, route: Route, seconds: number, rate?: number): Pro
     body: route.body,
     connections: Number(flags.connections),
     duration: seconds,
-    ...(rate ? { overallRate: rate } : {}),
   });
   const requests = result.requests.total;
   return {
@@ -305,7 +307,7 @@ interface Measured {
   slices: Slice[];
   ratios: number[];
   cpuRatios: number[];
-  atRate: Slice[];
+  atRate: FixedRateResult[];
 }
 
 /**
@@ -320,9 +322,9 @@ async function measureRoute(apps: App[], route: Route, label: string): Promise<{
   const seconds = Number(flags.slice);
   const prewarm = Number(flags.prewarm);
   // An app's first second of load after a pause costs more CPU a request, in an untraced app too (see above).
-  const measure = async (app: App, duration = seconds, rate?: number): Promise<Slice> => {
-    if (prewarm > 0) await load(app, route, prewarm, rate);
-    return load(app, route, duration, rate);
+  const measure = async (app: App): Promise<Slice> => {
+    if (prewarm > 0) await load(app, route, prewarm);
+    return load(app, route, seconds);
   };
   for (const app of apps) await load(app, route, Number(flags.warmup));
   for (let round = 0; round < Number(flags.rounds); round++) {
@@ -348,23 +350,28 @@ async function measureRoute(apps: App[], route: Route, label: string): Promise<{
   const rate = Math.round(median(noneEntry.slices.map((s) => s.rps)) * Number(flags.rate));
   // Stalls of the VM hit whichever app is loaded at the time, so the fixed-rate runs are interleaved in rounds too.
   const latencySeconds = Number(flags.latency);
+  const atFixedRate = (app: App, seconds: number) =>
+    fixedRateLatency({ port: app.port, path: route.path, method: route.method, headers: route.headers, body: route.body, rate, connections: Number(flags.connections), seconds });
   for (let round = 0; latencySeconds > 0 && round < Number(flags['latency-rounds']); round++) {
-    for (const app of apps) measured.get(app.variant.label)!.atRate.push(await measure(app, latencySeconds, rate));
-    const line = apps.map((app) => `${app.variant.label} ${measured.get(app.variant.label)!.atRate.at(-1)!.p99}`).join(', ');
+    for (const app of apps) {
+      if (prewarm > 0) await atFixedRate(app, prewarm);
+      measured.get(app.variant.label)!.atRate.push(await atFixedRate(app, latencySeconds));
+    }
+    const line = apps.map((app) => `${app.variant.label} ${measured.get(app.variant.label)!.atRate.at(-1)!.p99.toFixed(2)}`).join(', ');
     process.stderr.write(`${label} p99 ms at ${rate} req/s, round ${round + 1}: ${line}\n`);
   }
   return { measured, rate };
 }
 
 /**
- * Median p99 at the fixed rate over the rounds, with what the app served when it could not keep up (then p99 is
- * queueing again).
+ * Median p50 and p99 at the fixed rate over the rounds, with what the app served when it could not keep up (then
+ * latency is queueing again).
  */
-function atRate(slices: Slice[], rate: number): string {
-  if (slices.length === 0) return '—';
-  const p99 = median(slices.map((s) => s.p99)).toFixed(1);
-  const served = median(slices.map((s) => s.rps));
-  return served < rate * 0.95 ? `${p99} (served ${served.toFixed(0)})` : p99;
+function atRate(runs: FixedRateResult[], rate: number): string {
+  if (runs.length === 0) return '—';
+  const latency = `${median(runs.map((run) => run.p50)).toFixed(2)} / ${median(runs.map((run) => run.p99)).toFixed(2)}`;
+  const served = median(runs.map((run) => run.served));
+  return served < rate * 0.95 ? `${latency} (served ${served.toFixed(0)})` : latency;
 }
 
 /**
@@ -388,7 +395,11 @@ async function memoryUnderLoad(specs: string[], seconds: number, semiSpaceMb: nu
   }
   // Over untraced, and over `als`: AsyncLocalStorage alone makes V8 grow its young generation sooner under load.
   const bases = ['none', 'als'].map((label) => rows.find((row) => row.label === label)).filter((row) => row !== undefined);
-  const over = (mb: number) => bases.map((base) => ` ${mb - base.peak >= 0 ? '+' : ''}${(mb - base.peak).toFixed(0)} |`).join('');
+  const over = (mb: number) =>
+    bases
+      .map((base) => Math.round(mb - base.peak))
+      .map((difference) => ` ${difference >= 0 ? '+' : ''}${difference === 0 ? 0 : difference} |`)
+      .join('');
   const sizing = semiSpaceMb > 0 ? `the young generation fixed at ${semiSpaceMb * 2} MB for every app` : "V8's own young-generation sizing";
   return [
     '',
@@ -456,7 +467,7 @@ async function main(): Promise<void> {
   lines.push(
     `Load: autocannon, ${flags.connections} connections; ${flags.warmup} s warm-up per app, then ${flags.rounds} rounds of ` +
       `${flags.slice} s slices (each after ${flags.prewarm} s of unmeasured load on the same app), each variant's between two of none; then ${flags['latency-rounds']} rounds of ${flags.latency} s ` +
-      `per app at a fixed rate (${flags.rate} of none's median req/s; p99 is the median over those rounds).`,
+      `per app at a fixed rate (${flags.rate} of none's median req/s, an open loop timed from when each request was due, each run after ${flags.prewarm} s at that rate; p50 and p99 are medians over those rounds).`,
   );
   // --rounds 0 runs the memory phase alone.
   for (const platform of Number(flags.rounds) > 0 ? flags.platforms.split(',') : []) {
@@ -470,7 +481,7 @@ async function main(): Promise<void> {
       const upstream = route.headers?.traceparent ? ' with traceparent and tracestate (a sampled upstream)' : '';
       lines.push('', `### ${platform}, ${route.method} ${route.path}${upstream}`, '');
       lines.push(
-        `| variant | req/s (median) | vs none (median, min–max) | CPU µs/req | CPU vs none | p50 ms | p99 ms | p99 ms at ${rate} req/s | peak RSS MB | spans received / ended | errors |`,
+        `| variant | req/s (median) | vs none (median, min–max) | CPU µs/req | CPU vs none | p50 ms | p99 ms | p50 / p99 ms at ${rate} req/s | peak RSS MB | spans received / ended | errors |`,
       );
       lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       for (const variant of variants) {
@@ -479,7 +490,7 @@ async function main(): Promise<void> {
         // Untraced apps report no count (-1) and receive nothing.
         const spans = ended >= 0 ? `${received} / ${ended}` : received > 0 ? `${received} / ?` : '—';
         const slices = entry.slices;
-        const errors = [...slices, ...entry.atRate].reduce((sum, s) => sum + s.errors, 0);
+        const errors = [...slices, ...entry.atRate].reduce((sum, run) => sum + run.errors, 0);
         lines.push(
           `| ${variant.label} | ${median(slices.map((s) => s.rps)).toFixed(0)} | ${median(entry.ratios).toFixed(3)} (${range(entry.ratios, 3)}) | ` +
             `${median(slices.map((s) => s.cpuMicros)).toFixed(1)} | ${median(entry.cpuRatios).toFixed(3)} | ` +
