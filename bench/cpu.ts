@@ -5,9 +5,8 @@
  * windows of a few seconds, and gives the median window. Settings alternate within each round, so a drift of the
  * VM's speed does not fall on one setting only.
  *
- * Why halt polling matters on a VM: see halt-poll.ts. With polling off, an app pays in its own system time for
- * waking the idle load generator's vCPU after a response, and a slower app finds the generator idle more often:
- * the added CPU of a traced variant then says more about the harness than about the tracer.
+ * Why halt polling may matter on a VM: see halt-poll.ts. With polling off, an app may pay in its own system time for
+ * waking the idle load generator's vCPU after a response, and a slower app finds the generator idle more often.
  *
  * Flags: --variants none,nestjs-tracing@1,... --halt-poll 0,200000 (nanoseconds, one pass per setting; `keep`: the
  * machine's) --rounds N (2) --windows N (8) --window S (3) --warmup S (8) --connections N (50) --node PATH.

@@ -16,10 +16,11 @@ export interface HaltPolling {
  * write it, and puts the previous value back when the process exits.
  *
  * On a VM with polling off, an idle vCPU halts at once, and waking it is an interrupt sent through the hypervisor,
- * paid in the waker's system time. The load generator's vCPU waits idle between responses, so every response the
- * app writes may pay for that wake-up, and the slower an app, the more often the client is found idle: a slower
- * variant pays more of it per request, which a client across a network never costs a server. With polling, a
- * vCPU that went idle a moment ago is woken by a flag it polls, without the hypervisor.
+ * paid in the waker's system time. The load generator's vCPU waits idle between responses, so a response the app
+ * writes may pay for that wake-up, and the slower an app, the more often the client is found idle, a cost a client
+ * across a network never puts on a server. With polling, a vCPU that went idle a moment ago is woken by a flag it
+ * polls, without the hypervisor; but a polling vCPU also takes host CPU, which a shared host may take back from the
+ * app's vCPU.
  */
 export function applyGuestHaltPolling(nanoseconds: number): HaltPolling {
   let previous: string;

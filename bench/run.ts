@@ -33,22 +33,22 @@
  * 30 s, an untraced app in about two minutes. On V8's own sizing a run of fixed length therefore catches some apps
  * before their growth and some after, and the table says when each grew; the fixed size compares what each keeps.
  *
- * Flags: --rounds N (8; 0: the memory phase only), --slice S (2), --warmup S (3), --connections N (50), --latency S (4: seconds per app and
- * round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.2: the fixed rate as a fraction of none's
- * median req/s), --semi-space MB (16: V8's default maximum; 0: V8's own sizing), --prewarm S (4), --routes
- * tiny,items,async,json,health,continued, --platforms express,fastify, --variants none,control,nestjs-tracing@1,...,
- * --memory S (60; 0: off), --memory-variants none,als,nestjs-tracing@1,..., --soak S (0: off), --out FILE, --node PATH
- * (the Node binary the apps run on; this runner's by default), --halt-poll NS|keep (200000), --memory-semi-space
- * MB,... (0,16: the memory phase once on V8's own young-generation sizing, once with the young generation fixed at
- * twice MB for every app), --baseline DIR: a checkout of an earlier version,
+ * On a KVM guest whose idle vCPUs halt at once (cpuidle-haltpoll with polling off), the load generator's vCPU waits
+ * halted between responses, and each wake-up is an interrupt through the hypervisor that the app's `writev` may pay
+ * in system time, more often the slower the app. --halt-poll NS sets guest halt polling for the run and puts the
+ * machine's value back when it ends; whether it makes the comparison fairer is not settled (bench/FINDINGS.md,
+ * 2026-12-07), so by default the machine's setting is kept.
+ *
+ * Flags: --rounds N (8; 0: the memory phase only), --slice S (2), --warmup S (3), --connections N (50), --latency S
+ * (4: seconds per app and round at the fixed rate, 0: off), --latency-rounds N (3), --rate F (0.2: the fixed rate as
+ * a fraction of none's median req/s), --semi-space MB (16: V8's default maximum; 0: V8's own sizing), --prewarm S
+ * (4), --routes tiny,items,async,json,health,continued, --platforms express,fastify, --variants
+ * none,control,nestjs-tracing@1,..., --memory S (60; 0: off), --memory-variants none,als,nestjs-tracing@1,...,
+ * --memory-semi-space MB,... (0,16: the memory phase once on V8's own young-generation sizing, once with the young
+ * generation fixed at twice MB for every app), --soak S (0: off), --out FILE, --node PATH (the Node binary the apps
+ * run on; this runner's by default), --halt-poll NS|keep (keep), --baseline DIR: a checkout of an earlier version,
  * built (`npm run build && npm run build:bench`), whose app runs as the variants `baseline@<ratio>` in the same
  * rounds.
- *
- * On a KVM guest whose idle vCPUs halt at once (cpuidle-haltpoll with polling off), the load generator's vCPU waits
- * halted between responses, and each wake-up is an interrupt through the hypervisor that the app's `writev` pays in
- * system time, more often the slower the app, so a slower variant was charged more per request than its own work.
- * The run therefore sets guest halt polling (--halt-poll NS, 200 µs; `keep` leaves the machine's setting) and puts
- * the machine's value back when it ends.
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -85,7 +85,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench/results.md' },
     node: { type: 'string', default: process.execPath },
     baseline: { type: 'string' },
-    'halt-poll': { type: 'string', default: '200000' },
+    'halt-poll': { type: 'string', default: 'keep' },
     'memory-semi-space': { type: 'string', default: '0,16' },
   },
 });
@@ -353,8 +353,9 @@ async function measureRoute(apps: App[], route: Route, label: string): Promise<{
   const rate = Math.round(median(noneEntry.slices.map((s) => s.rps)) * Number(flags.rate));
   // Stalls of the VM hit whichever app is loaded at the time, so the fixed-rate runs are interleaved in rounds too.
   const latencySeconds = Number(flags.latency);
+  const connections = Number(flags.connections);
   const atFixedRate = (app: App, seconds: number) =>
-    fixedRateLatency({ port: app.port, path: route.path, method: route.method, headers: route.headers, body: route.body, rate, connections: Number(flags.connections), seconds });
+    fixedRateLatency({ port: app.port, path: route.path, method: route.method, headers: route.headers, body: route.body, rate, connections, seconds });
   for (let round = 0; latencySeconds > 0 && round < Number(flags['latency-rounds']); round++) {
     for (const app of apps) {
       if (prewarm > 0) await atFixedRate(app, prewarm);
