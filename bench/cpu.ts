@@ -87,6 +87,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
+  if (process.platform !== 'linux') throw new Error('bench:cpu reads the scheduler statistics of Linux (/proc) and pins with taskset');
   spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const specs = flags.variants.split(',');
   if (!specs.includes('none')) throw new Error('the variants must include none, the reference of every ratio');

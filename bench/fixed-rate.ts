@@ -50,16 +50,23 @@ export async function fixedRateLatency(load: FixedRateLoad): Promise<FixedRateRe
     if (++settled === total) finish();
   };
   const send = (due: number): void => {
+    // A request settles once, whichever of its response's end and its errors comes first.
+    let open = true;
+    const settleOnce = (ok: boolean): void => {
+      if (!open) return;
+      open = false;
+      settle(due, ok);
+    };
     const outgoing = request(
       { agent, host: '127.0.0.1', port: load.port, path: load.path, method: load.method, headers: load.headers },
       (response) => {
         const ok = response.statusCode !== undefined && response.statusCode < 300;
-        response.on('error', () => settle(due, false));
-        response.on('end', () => settle(due, ok));
+        response.on('error', () => settleOnce(false));
+        response.on('end', () => settleOnce(ok));
         response.resume();
       },
     );
-    outgoing.on('error', () => settle(due, false));
+    outgoing.on('error', () => settleOnce(false));
     outgoing.end(load.body);
   };
   // Timers fire a millisecond apart at best: each tick sends every request that has fallen due since the last.

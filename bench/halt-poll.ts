@@ -46,10 +46,11 @@ export function applyGuestHaltPolling(nanoseconds: number): HaltPolling {
     }
   };
   process.once('exit', restore);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // Interrupted, the run still puts the setting back, and exits as the signal would have (128 + its number).
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
     process.once(signal, () => {
       restore();
-      process.exit(130);
+      process.exit(128 + number);
     });
   }
   return { summary: `Guest halt polling: ${nanoseconds} ns for this run (the machine's ${previous} ns put back at exit).`, restore };
