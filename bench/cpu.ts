@@ -61,10 +61,12 @@ async function startApp(spec: string, sink: SpanSink): Promise<{ child: ChildPro
 /** Median main-thread µs a request over the windows, one app alone under load. */
 async function measure(spec: string): Promise<number> {
   const sink = await SpanSink.start();
-  const { child, port } = await startApp(spec, sink);
-  const pid = child.pid as number;
-  const run = (seconds: number) => autocannon({ url: `http://127.0.0.1:${port}/tiny`, connections: Number(flags.connections), duration: seconds });
+  let child: ChildProcess | undefined;
   try {
+    const app = await startApp(spec, sink);
+    child = app.child;
+    const pid = child.pid as number;
+    const run = (seconds: number) => autocannon({ url: `http://127.0.0.1:${app.port}/tiny`, connections: Number(flags.connections), duration: seconds });
     await run(Number(flags.warmup));
     const perRequest: number[] = [];
     for (let i = 0; i < Number(flags.windows); i++) {
@@ -74,8 +76,10 @@ async function measure(spec: string): Promise<number> {
     }
     return median(perRequest);
   } finally {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await once(child, 'exit');
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
     await sink.stop();
   }
 }
