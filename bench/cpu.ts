@@ -16,7 +16,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { applyGuestHaltPolling } from './halt-poll.js';
+import { applyGuestHaltPolling, haltPollSetting } from './halt-poll.js';
+import { median } from './stats.js';
 import { SpanSink } from './span-sink.js';
 import { variantOf } from './variants.js';
 
@@ -84,23 +85,20 @@ async function measure(spec: string): Promise<number> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 async function main(): Promise<void> {
   if (process.platform !== 'linux') throw new Error('bench:cpu reads the scheduler statistics of Linux (/proc) and pins with taskset');
   spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const specs = flags.variants.split(',');
   if (!specs.includes('none')) throw new Error('the variants must include none, the reference of every ratio');
   const settings = flags['halt-poll'].split(',');
+  // Checked before the first app starts, not when a round reaches a bad one.
+  for (const setting of settings) haltPollSetting(setting);
   const results = new Map<string, number[]>();
   for (let round = 0; round < Number(flags.rounds); round++) {
     // Odd rounds take the settings in reverse, so neither always comes first after the other.
     for (const setting of round % 2 ? [...settings].reverse() : settings) {
-      const polling = setting === 'keep' ? undefined : applyGuestHaltPolling(Number(setting));
+      const nanoseconds = haltPollSetting(setting);
+      const polling = nanoseconds === undefined ? undefined : applyGuestHaltPolling(nanoseconds);
       try {
         for (const spec of specs) {
           const micros = await measure(spec);

@@ -11,6 +11,14 @@ export interface HaltPolling {
   restore(): void;
 }
 
+/** A `--halt-poll` value: nanoseconds, or undefined for `keep` (the machine's setting); anything else is an error. */
+export function haltPollSetting(value: string): number | undefined {
+  if (value === 'keep') return undefined;
+  const nanoseconds = Number(value);
+  if (value.trim() === '' || !Number.isInteger(nanoseconds) || nanoseconds < 0) throw new Error(`--halt-poll takes nanoseconds or keep: ${value}`);
+  return nanoseconds;
+}
+
 /**
  * Sets guest halt polling to `nanoseconds` for the run, where the machine has the setting and lets this process
  * write it, and puts the previous value back when the process exits.

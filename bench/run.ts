@@ -59,7 +59,8 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { SinkReply, SinkRequest } from './sink-host.js';
 import { variantOf as variantFromSpec, type Variant } from './variants.js';
-import { applyGuestHaltPolling } from './halt-poll.js';
+import { applyGuestHaltPolling, haltPollSetting } from './halt-poll.js';
+import { median } from './stats.js';
 import { fixedRateLatency, type FixedRateResult } from './fixed-rate.js';
 
 const { values: flags } = parseArgs({
@@ -299,11 +300,6 @@ async function load(app: App, route: Route, seconds: number): Promise<Slice> {
   };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 const range = (values: number[], digits = 2) => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
 
 interface Measured {
@@ -456,8 +452,7 @@ function appNodeVersion(): string {
 
 async function main(): Promise<void> {
   if (pinned) spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
-  const haltPollNs = flags['halt-poll'] === 'keep' ? undefined : Number(flags['halt-poll']);
-  if (haltPollNs !== undefined && !(Number.isInteger(haltPollNs) && haltPollNs >= 0)) throw new Error(`--halt-poll takes nanoseconds or keep: ${flags['halt-poll']}`);
+  const haltPollNs = haltPollSetting(flags['halt-poll']);
   const haltPolling = haltPollNs === undefined ? undefined : applyGuestHaltPolling(haltPollNs);
   sinkHost = new SinkHost();
   const variants = flags.variants.split(',').map(variantOf);
