@@ -57,7 +57,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { SinkReply, SinkRequest } from './sink-host.js';
+import { SinkHost, type RemoteSink } from './sink-client.js';
+import { ROUTES, type Route } from './routes.js';
+import { cpuMicros, procStatus } from './process-stats.js';
 import { variantOf as variantFromSpec, type Variant } from './variants.js';
 import { applyGuestHaltPolling, haltPollSetting } from './halt-poll.js';
 import { median } from './stats.js';
@@ -92,80 +94,8 @@ const { values: flags } = parseArgs({
 });
 
 const pinned = process.platform === 'linux';
-/** Clock ticks per second of /proc/<pid>/stat. */
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-interface Route {
-  path: string;
-  method: 'GET' | 'POST';
-  headers?: Record<string, string>;
-  body?: string;
-}
-
-const ROUTES: Record<string, Route> = {
-  tiny: { path: '/tiny', method: 'GET' },
-  items: { path: '/items/42', method: 'GET', headers: { 'x-api-key': 'bench' } },
-  async: { path: '/async', method: 'GET' },
-  json: {
-    path: '/json',
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}` })) }),
-  },
-  health: { path: '/health', method: 'GET' },
-  // /tiny called by a traced upstream: the context arrives in traceparent and tracestate (sampled).
-  continued: {
-    path: '/tiny',
-    method: 'GET',
-    headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' },
-  },
-};
 
 const variantOf = (spec: string): Variant => variantFromSpec(spec, flags.baseline);
-
-/** One sink in the sink process, by its port. */
-interface RemoteSink {
-  readonly port: number;
-  readonly url: string;
-}
-
-/** The sink process (sink-host.ts): starts sinks and reads their counts over IPC. */
-class SinkHost {
-  private readonly child: ChildProcess;
-  private nextId = 0;
-  private readonly pending = new Map<number, (reply: SinkReply) => void>();
-
-  constructor() {
-    const script = fileURLToPath(new URL('./sink-host.js', import.meta.url));
-    const [command, args] = pinned ? ['taskset', ['-c', '1', process.execPath, script]] : [process.execPath, [script]];
-    this.child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('message', (reply: SinkReply) => {
-      this.pending.get(reply.id)?.(reply);
-      this.pending.delete(reply.id);
-    });
-  }
-
-  async start(): Promise<RemoteSink> {
-    const { port } = await this.ask({ id: this.nextId++, op: 'start' });
-    return { port: port!, url: `http://127.0.0.1:${port}` };
-  }
-
-  /** Closes the sink and returns the spans it received. */
-  async stop(sink: RemoteSink): Promise<number> {
-    return (await this.ask({ id: this.nextId++, op: 'stop', port: sink.port })).received ?? 0;
-  }
-
-  close(): void {
-    this.child.disconnect();
-  }
-
-  private ask(request: SinkRequest): Promise<SinkReply> {
-    return new Promise((resolve, reject) => {
-      this.pending.set(request.id, (reply) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
-      this.child.send(request);
-    });
-  }
-}
 
 /** Started by main(), once this process is pinned. */
 let sinkHost: SinkHost;
@@ -265,17 +195,6 @@ async function stopApp(app: App): Promise<{ ended: number; received: number; pea
   const received = await sinkHost.stop(app.sink);
   const youngMb = app.youngGeneration.at(-1)?.mb ?? Number.NaN;
   return { ended: Number(/spans-ended (-?\d+)/.exec(output)?.[1] ?? -1), received, peakRssMb, youngMb };
-}
-
-/** A field of /proc/<pid>/status, in kB. taskset execs node in place, so the child's pid is node's. */
-function procStatus(pid: number, field: string): number {
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-}
-
-/** User plus system CPU time of a process so far, in microseconds. */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1e6;
 }
 
 async function load(app: App, route: Route, seconds: number): Promise<Slice> {
@@ -454,7 +373,7 @@ async function main(): Promise<void> {
   if (pinned) spawn('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const haltPollNs = haltPollSetting(flags['halt-poll']);
   const haltPolling = haltPollNs === undefined ? undefined : applyGuestHaltPolling(haltPollNs);
-  sinkHost = new SinkHost();
+  sinkHost = new SinkHost(pinned);
   const variants = flags.variants.split(',').map(variantOf);
   const lines: string[] = [];
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;

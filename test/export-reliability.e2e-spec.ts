@@ -74,6 +74,25 @@ describe('exports that survive collector trouble', () => {
     expect(exportStatistics().retries).toBeGreaterThanOrEqual(blips);
   });
 
+  it('sends each full batch alone, and the spans after it with the next full batch, the timer or a flush', async () => {
+    receiver = await OtlpReceiver.start();
+    // The timer does not fire within the test: only full batches go out until the flush.
+    startExporting(receiver.url, { batch: { maxExportBatchSize: 100, scheduledDelayMillis: 60_000 } });
+    // In one go, as a burst of requests ends them: two batches fill before the pipeline's next turn.
+    for (let i = 0; i < 250; i++) runtime.tracer.startSpan(`batched ${i}`).end();
+    await receiver.waitFor((spans) => spans.length >= 200);
+    // Nothing else is on its way: the 50 spans of the batch still filling wait for the flush.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(receiver.exportCalls).toBe(2);
+    expect(receiver.spans).toHaveLength(200);
+    expect(exportStatistics().queued).toBe(50);
+    expect(await runtime.forceFlush(5000)).toBe(true);
+    expect(receiver.exportCalls).toBe(3);
+    expect(receiver.spans).toHaveLength(250);
+    expect(unique(ids(receiver.spans))).toBe(250);
+    expect(exportStatistics()).toMatchObject({ exported: 250, dropped: 0, failed: 0, queued: 0 });
+  });
+
   it('gzips gRPC messages with compression: gzip, which a gRPC server inflates (grpc-encoding)', async () => {
     receiver = await OtlpReceiver.start();
     receiver.script.push({ code: status.UNAVAILABLE });

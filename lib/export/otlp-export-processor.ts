@@ -121,7 +121,7 @@ export class OtlpExportProcessor implements SpanProcessor {
     private readonly transport: OtlpTransport,
     private readonly settings: ExportPipelineSettings,
   ) {
-    this.scheduleTimer = setInterval(() => this.exportQueued(), Math.max(1, settings.scheduledDelayMillis)).unref();
+    this.scheduleTimer = setInterval(() => this.exportQueued(true), Math.max(1, settings.scheduledDelayMillis)).unref();
     this.reportTimer = setInterval(() => this.reportLosses(), settings.reportIntervalMillis).unref();
   }
 
@@ -172,7 +172,7 @@ export class OtlpExportProcessor implements SpanProcessor {
       this.exportSoon = true;
       setImmediate(() => {
         this.exportSoon = false;
-        this.exportQueued();
+        this.exportQueued(false);
       });
     }
   }
@@ -188,7 +188,7 @@ export class OtlpExportProcessor implements SpanProcessor {
       batch.retryTimer = undefined;
       void this.send(batch);
     }
-    this.exportQueued();
+    this.exportQueued(true);
     return done;
   }
 
@@ -237,10 +237,14 @@ export class OtlpExportProcessor implements SpanProcessor {
     return entry;
   }
 
-  /** Starts exports of queued batches while fewer than {@link CONCURRENT_EXPORTS} are under way. */
-  private exportQueued(): void {
+  /**
+   * Starts exports of queued batches while fewer than {@link CONCURRENT_EXPORTS} are under way. The batch still
+   * filling goes too only when `withOpenBatch` (the timer, a flush): sent right behind every full batch, it would
+   * double the export calls under load with batches of a few spans each.
+   */
+  private exportQueued(withOpenBatch: boolean): void {
     while (!this.stopped && this.inFlight.size < CONCURRENT_EXPORTS) {
-      const next = this.ready.shift() ?? (this.open.count > 0 ? this.closeOpenBatch() : undefined);
+      const next = this.ready.shift() ?? (withOpenBatch && this.open.count > 0 ? this.closeOpenBatch() : undefined);
       if (!next) break;
       this.queuedSpans -= next.count;
       this.queuedBytes -= next.bytes;
@@ -277,7 +281,7 @@ export class OtlpExportProcessor implements SpanProcessor {
       if (outcome.rejected > 0) this.lastProblem = `partly rejected by the collector: ${outcome.message ?? 'no reason given'}`;
     }
     // Full batches may have queued up meanwhile; a flush waits for everything.
-    if (this.ready.length > 0 || this.flushWaiters.length > 0) this.exportQueued();
+    if (this.ready.length > 0 || this.flushWaiters.length > 0) this.exportQueued(this.flushWaiters.length > 0);
     else this.settleFlushes();
   }
 
