@@ -96,6 +96,9 @@ if (!['express', 'fastify'].includes(flags.platform)) throw new Error(`--platfor
 const pairs = flags.pairs.split(',').map((pair) => {
   const [a, b, extra] = pair.split(':');
   if (!a || !b || extra !== undefined) throw new Error(`--pairs takes a:b,... (variant specs): ${pair}`);
+  // A misspelt variant fails here, before any app starts.
+  variantOf(a);
+  variantOf(b);
   return [a, b] as const;
 });
 
@@ -169,8 +172,9 @@ async function loadBoth(first: PairedApp, second: PairedApp, duration: number): 
 
 async function measurePair(aSpec: string, bSpec: string): Promise<PairResult> {
   const a = await startApp(aSpec);
-  const b = await startApp(bSpec);
+  let started: PairedApp | undefined;
   try {
+    const b = (started = await startApp(bSpec));
     if (warmup > 0) await loadBoth(a, b, warmup);
     const result: PairResult = { a: aSpec, b: bSpec, rps: [[], []], throughputRatios: [], cpuRatios: [], cpuShares: [], errors: 0, spans: '' };
     for (let round = 0; round < rounds; round++) {
@@ -190,7 +194,8 @@ async function measurePair(aSpec: string, bSpec: string): Promise<PairResult> {
     await stopApp(a);
     return { ...result, spans: await stopApp(b) };
   } finally {
-    for (const app of [a, b]) if (app.child.exitCode === null) app.child.kill('SIGKILL');
+    // Whatever failed, neither app outlives the pair.
+    for (const app of [a, started]) if (app && app.child.exitCode === null) app.child.kill('SIGKILL');
   }
 }
 

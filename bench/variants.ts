@@ -19,6 +19,9 @@ const BREAKDOWN: Record<string, Record<string, string>> = {
   'nestjs-tracing-noexport': { BENCH_VARIANT: 'nestjs-tracing', OTEL_TRACES_EXPORTER: 'none' },
 };
 
+/** The variants besides the breakdown ones. */
+const VARIANT_NAMES = ['none', 'control', 'als', 'nestjs-tracing', 'official', 'nestjs-otel', 'baseline'];
+
 /**
  * The variant a spec such as `nestjs-tracing@0.1` names: `none`, `control` (a second untraced app, the same as
  * `none`: its ratio to `none` is the method's own error), `als` (untraced, each request inside an
@@ -27,6 +30,8 @@ const BREAKDOWN: Record<string, Record<string, string>> = {
  */
 export function variantOf(spec: string, baselineDir?: string): Variant {
   const [name, ratio = '1'] = spec.split('@');
+  // The app runs any name it does not know untraced: a misspelt variant would be measured as `none`.
+  if (!VARIANT_NAMES.includes(name) && !(name in BREAKDOWN)) throw new Error(`unknown variant ${name} in ${spec}: one of ${[...VARIANT_NAMES, ...Object.keys(BREAKDOWN)].join(', ')}`);
   const preload = name === 'official' || name === 'nestjs-otel' ? ['--import', PRELOAD] : [];
   if (name === 'baseline') {
     if (!baselineDir) throw new Error('baseline variants need --baseline DIR');
