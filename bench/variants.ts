@@ -31,7 +31,9 @@ const VARIANT_NAMES = ['none', 'control', 'als', 'nestjs-tracing', 'official', '
 export function variantOf(spec: string, baselineDir?: string): Variant {
   const [name, ratio = '1'] = spec.split('@');
   // The app runs any name it does not know untraced: a misspelt variant would be measured as `none`.
-  if (!VARIANT_NAMES.includes(name) && !(name in BREAKDOWN)) throw new Error(`unknown variant ${name} in ${spec}: one of ${[...VARIANT_NAMES, ...Object.keys(BREAKDOWN)].join(', ')}`);
+  if (!VARIANT_NAMES.includes(name) && !(name in BREAKDOWN)) {
+    throw new Error(`unknown variant ${name} in ${spec}: one of ${[...VARIANT_NAMES, ...Object.keys(BREAKDOWN)].join(', ')}`);
+  }
   const preload = name === 'official' || name === 'nestjs-otel' ? ['--import', PRELOAD] : [];
   if (name === 'baseline') {
     if (!baselineDir) throw new Error('baseline variants need --baseline DIR');
