@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { applyGuestHaltPolling, haltPollSetting } from './halt-poll.js';
 import { median } from './stats.js';
+import { listeningPort } from './app-process.js';
 import { SpanSink } from './span-sink.js';
 import { variantOf } from './variants.js';
 
@@ -47,15 +48,7 @@ async function startApp(spec: string, sink: SpanSink): Promise<{ child: ChildPro
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-      else if (child.exitCode !== null) reject(new Error(`${spec} exited`));
-      else return;
-      clearInterval(timer);
-    }, 50);
-  });
+  const port = await listeningPort(child, () => output, spec);
   return { child, port };
 }
 

@@ -25,6 +25,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { cpuMicros } from './process-stats.js';
+import { listeningPort } from './app-process.js';
 import { ROUTES, type Route } from './routes.js';
 import { SinkHost, type RemoteSink } from './sink-client.js';
 import { median } from './stats.js';
@@ -75,6 +76,7 @@ interface PairResult {
   readonly spans: string;
 }
 
+/** A numeric flag, at least `min`, or a clear error. */
 function option(name: string, value: string, min: number): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number < min) throw new Error(`--${name} takes a number of at least ${min}: ${value}`);
@@ -121,15 +123,7 @@ async function startApp(spec: string): Promise<PairedApp> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-      else if (child.exitCode !== null) reject(new Error(`${spec} exited:\n${output}`));
-      else return;
-      clearInterval(timer);
-    }, 50);
-  });
+  const port = await listeningPort(child, () => output, spec);
   return { label: spec, child, port, sink, output: () => output };
 }
 

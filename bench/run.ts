@@ -60,6 +60,7 @@ import { parseArgs } from 'node:util';
 import { SinkHost, type RemoteSink } from './sink-client.js';
 import { ROUTES, type Route } from './routes.js';
 import { cpuMicros, procStatus } from './process-stats.js';
+import { listeningPort } from './app-process.js';
 import { variantOf as variantFromSpec, type Variant } from './variants.js';
 import { applyGuestHaltPolling, haltPollSetting } from './halt-poll.js';
 import { median } from './stats.js';
@@ -167,18 +168,7 @@ async function startApp(variant: Variant, platform: string, young = youngGenerat
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const match = /listening (\d+)/.exec(output);
-      if (match) {
-        clearInterval(timer);
-        resolve(Number(match[1]));
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`${variant.label} exited:\n${output}`));
-      }
-    }, 50);
-  });
+  const port = await listeningPort(child, () => output, variant.label);
   return { variant, child, port, sink, output: () => output, youngGeneration };
 }
 
