@@ -16,7 +16,8 @@
  * Flags: --pairs a:b,... (none:control,none:nestjs-tracing@1,none:nestjs-tracing@0.1,none:nestjs-tracing@0,
  * none:official@1,none:official@0.1) --rounds N (6) --seconds S (6) --warmup S (8) --connections N (50, each app)
  * --route tiny|items|async|json|health|continued (tiny) --platform express|fastify (express) --node PATH
- * --out FILE (bench/results-paired.md).
+ * --out FILE (bench/results-paired.md) --baseline DIR (a built checkout of an earlier version, whose app runs as the
+ * variants `baseline@<ratio>`, as for `npm run bench`).
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -44,6 +45,7 @@ const { values: flags } = parseArgs({
     route: { type: 'string', default: 'tiny' },
     platform: { type: 'string', default: 'express' },
     node: { type: 'string', default: process.execPath },
+    baseline: { type: 'string' },
     out: { type: 'string', default: 'bench/results-paired.md' },
   },
 });
@@ -99,15 +101,15 @@ const pairs = flags.pairs.split(',').map((pair) => {
   const [a, b, extra] = pair.split(':');
   if (!a || !b || extra !== undefined) throw new Error(`--pairs takes a:b,... (variant specs): ${pair}`);
   // A misspelt variant fails here, before any app starts.
-  variantOf(a);
-  variantOf(b);
+  variantOf(a, flags.baseline);
+  variantOf(b, flags.baseline);
   return [a, b] as const;
 });
 
 const sinkHost = new SinkHost(true);
 
 async function startApp(spec: string): Promise<PairedApp> {
-  const variant = variantOf(spec);
+  const variant = variantOf(spec, flags.baseline);
   const sink = await sinkHost.start();
   const child = spawn('taskset', ['-c', '0', flags.node, '--min-semi-space-size=16', ...variant.nodeArgs, variant.app], {
     env: {

@@ -13,6 +13,7 @@ export {
   type OtlpCompression,
   type OtlpExporterOptions,
   type OtlpProtocol,
+  type OtlpSendFrom,
   type ZipkinExporterOptions,
   type PrivacyPreset,
   type PropagatorName,

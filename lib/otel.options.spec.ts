@@ -19,7 +19,7 @@ describe('resolveOtelOptions: defaults', () => {
     const resolved = resolve();
     expect(resolved.enabled).toBe(true);
     expect(resolved.exporters).toEqual([
-      { kind: 'otlp', protocol: 'grpc', url: 'http://localhost:4317', headers: {}, timeoutMillis: 10000, compression: 'none', initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
+      { kind: 'otlp', protocol: 'grpc', url: 'http://localhost:4317', headers: {}, timeoutMillis: 10000, compression: 'none', initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000, sendFrom: 'worker' },
     ]);
     expect(resolved.sampler).toEqual({ kind: 'parentbased_traceidratio', ratio: 1 });
     expect(resolved.propagators).toEqual(['tracecontext', 'baggage']);
@@ -80,7 +80,7 @@ describe('resolveOtelOptions: environment merging', () => {
       },
     );
     expect(resolved.exporters).toEqual([
-      { kind: 'otlp', protocol: 'grpc', url: 'http://collector:4317', headers: { 'x-api-key': 'abc', 'x-team': 'traces' }, timeoutMillis: 2500, compression: 'none', initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000 },
+      { kind: 'otlp', protocol: 'grpc', url: 'http://collector:4317', headers: { 'x-api-key': 'abc', 'x-team': 'traces' }, timeoutMillis: 2500, compression: 'none', initialBackoffMillis: 500, maxBackoffMillis: 5000, reportIntervalMillis: 10000, sendFrom: 'worker' },
     ]);
     const traces = resolve({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4317', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:4317' });
     expect(traces.exporters[0]).toMatchObject({ url: 'http://b:4317' });
@@ -103,6 +103,12 @@ describe('resolveOtelOptions: environment merging', () => {
     expect(resolve({}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'GZIP' }).exporters[0]).toMatchObject({ compression: 'gzip' });
     expect(resolve({}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' }).exporters[0]).toMatchObject({ compression: 'none' });
     expect(resolve({ otlp: { compression: 'gzip' } }, { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' }).exporters[0]).toMatchObject({ compression: 'gzip' });
+  });
+
+  it('sends OTLP exports from a worker thread unless otlp.sendFrom says event-loop, and names a wrong value', () => {
+    expect(resolve({}).exporters[0]).toMatchObject({ kind: 'otlp', sendFrom: 'worker' });
+    expect(resolve({ otlp: { sendFrom: 'event-loop' } }).exporters[0]).toMatchObject({ sendFrom: 'event-loop' });
+    expect(problemsOf({ otlp: { sendFrom: 'thread' as never } })[0]).toMatchObject({ source: 'otlp.sendFrom', value: 'thread' });
   });
 
   it('accepts several exporters, none, and an exporter instance', () => {

@@ -1,6 +1,6 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { GrpcTransport } from '../export/grpc-transport.js';
-import { HttpTransport } from '../export/http-transport.js';
+import { createTransport } from '../export/transport-spec.js';
+import { WorkerTransport } from '../export/worker-transport.js';
 import { OtlpExportProcessor, type ExportStatistics } from '../export/otlp-export-processor.js';
 import { TraceTreeExporter } from './trace-tree.exporter.js';
 import { ZipkinSpanExporter } from '../export/zipkin.exporter.js';
@@ -33,8 +33,8 @@ type OtlpSpec = Extract<ResolvedExporter, { kind: 'otlp' }>;
 
 /** The library's OTLP pipeline (encoding as spans end, retries, bounded queue) for gRPC or HTTP/protobuf. */
 export function createOtlpPipeline(spec: OtlpSpec, batch: ResolvedOtelOptions['batch']): OtlpExportProcessor {
-  const transport =
-    spec.protocol === 'grpc' ? new GrpcTransport(spec.url, spec.headers, spec.compression) : new HttpTransport(spec.url, spec.headers, spec.compression);
+  const transportSpec = { protocol: spec.protocol, url: spec.url, headers: spec.headers, compression: spec.compression };
+  const transport = spec.sendFrom === 'worker' ? new WorkerTransport(transportSpec) : createTransport(transportSpec);
   return new OtlpExportProcessor(transport, {
     maxQueueSize: batch.otlpMaxQueueSize,
     maxQueueBytes: batch.maxQueueBytes,
