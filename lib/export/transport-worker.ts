@@ -13,23 +13,26 @@ export interface ExportRequest {
   readonly timeoutMillis: number;
 }
 
-/** The outcome of the request with the same id. */
+/** The outcome of the request with the same id, and the request's buffer handed back for the next body. */
 export interface ExportReply {
   readonly id: number;
   readonly outcome: ExportOutcome;
+  readonly buffer: ArrayBuffer;
 }
 
 function serve(port: MessagePort, spec: TransportSpec): void {
   const transport = createTransport(spec);
   port.on('message', (request: ExportRequest) => {
     const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-    transport.send(body, request.timeoutMillis).then(
-      (outcome) => port.postMessage({ id: request.id, outcome } satisfies ExportReply),
-      (error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
-        port.postMessage({ id: request.id, outcome: { kind: 'retryable', reason } } satisfies ExportReply);
-      },
-    );
+    // The call is over once its outcome is known: the buffer goes back, so bodies are not left here for this
+    // thread's garbage collector, which the little it allocates would run too seldom.
+    const reply = (outcome: ExportOutcome) => {
+      const buffer = request.body.buffer as ArrayBuffer;
+      port.postMessage({ id: request.id, outcome, buffer } satisfies ExportReply, [buffer]);
+    };
+    transport.send(body, request.timeoutMillis).then(reply, (error: unknown) => {
+      reply({ kind: 'retryable', reason: error instanceof Error ? error.message : String(error) });
+    });
   });
 }
 

@@ -78,6 +78,16 @@ describe('WorkerTransport', () => {
     expect(collector.rawExports[0].equals(body)).toBe(true);
   });
 
+  it('sends a smaller body in a buffer the worker handed back without the bytes of the body before it', async () => {
+    const collector = await receiver();
+    const sender = transport(grpcSpec(collector.url));
+    const long = oneSpanRequest('a name long enough to leave bytes behind');
+    const short = oneSpanRequest('short');
+    for (const body of [long, short, long, short]) await sender.send(body, 5000);
+    expect(collector.rawExports.map((bytes) => bytes.equals(short))).toEqual([false, true, false, true]);
+    expect(collector.spans.map((span) => span.name)).toEqual(['a name long enough to leave bytes behind', 'short', 'a name long enough to leave bytes behind', 'short']);
+  });
+
   it('answers retryable when the collector is down, as the transport on the event loop does', async () => {
     const port = await freePort();
     const outcome = await transport(grpcSpec(`http://127.0.0.1:${port}`)).send(oneSpanRequest('lost'), 2000);

@@ -9,6 +9,9 @@ import { createTransport, type TransportSpec } from './transport-spec.js';
 
 const logger = new Logger(LOGGER_CONTEXT);
 
+/** Buffers kept for reuse: as many as the pipeline has exports under way at once. */
+const MAX_SPARE_BUFFERS = 3;
+
 /**
  * The worker's entry: the compiled module beside this one. Run from the TypeScript sources (the tests), this
  * module has none beside it, and takes the build's.
@@ -27,7 +30,7 @@ function defaultWorkerEntry(): URL | null {
  * In the app's isolate that code is compiled for the app's HTTP server objects alone; a single export from the
  * event loop made it see HTTP/2 streams too, V8 recompiled it for both, and every request paid about 3% more
  * from then on (`bench/FINDINGS.md`). The app's thread keeps encoding, batching and retries; it posts each body
- * (a copy, handed over without a second one) and gets the outcome back. The worker starts at the first export and
+ * (a copy, handed over without a second one) and gets the outcome back with the buffer, for the next body. The worker starts at the first export and
  * keeps the process alive only while calls are under way. Where it cannot start (its module missing from a bundle,
  * or it fails as it loads), the transport sends from the event loop instead and says so once.
  */
@@ -38,6 +41,8 @@ export class WorkerTransport implements OtlpTransport {
   private workerAnswered = false;
   private fallback?: OtlpTransport;
   private readonly pending = new Map<number, (outcome: ExportOutcome) => void>();
+  /** Buffers the worker handed back, reused for the next bodies: steady exports allocate none. */
+  private readonly spareBuffers: ArrayBuffer[] = [];
   private nextId = 0;
   private closed = false;
 
@@ -53,7 +58,7 @@ export class WorkerTransport implements OtlpTransport {
     if (this.closed) return Promise.resolve({ kind: 'fatal', reason: 'the exporter is shut down' });
     const worker = this.fallback ? undefined : (this.worker ?? this.startWorker());
     if (!worker) return this.inThread().send(body, timeoutMillis);
-    const copy = new Uint8Array(body.length);
+    const copy = new Uint8Array(this.spareBuffer(body.length), 0, body.length);
     copy.set(body);
     const id = this.nextId++;
     return new Promise((resolve) => {
@@ -91,8 +96,17 @@ export class WorkerTransport implements OtlpTransport {
     return worker;
   }
 
+  /** A buffer of at least `size` bytes: one the worker handed back, or a new one. */
+  private spareBuffer(size: number): ArrayBuffer {
+    const index = this.spareBuffers.findIndex((buffer) => buffer.byteLength >= size);
+    if (index === -1) return new ArrayBuffer(size);
+    const [buffer] = this.spareBuffers.splice(index, 1);
+    return buffer;
+  }
+
   private answer(reply: ExportReply): void {
     this.workerAnswered = true;
+    if (this.spareBuffers.length < MAX_SPARE_BUFFERS) this.spareBuffers.push(reply.buffer);
     const resolve = this.pending.get(reply.id);
     if (!resolve) return;
     this.pending.delete(reply.id);
