@@ -83,7 +83,8 @@ export class WorkerTransport implements OtlpTransport {
     let worker: Worker;
     try {
       // No execArgv: the app's preloads (this library's among them) must not start a second SDK in the worker.
-      worker = new Worker(this.workerEntry, { workerData: this.spec, execArgv: [] });
+      // The worker allocates a few objects an export; a young generation of V8's size would only hold memory.
+      worker = new Worker(this.workerEntry, { workerData: this.spec, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 1 } });
     } catch (error) {
       return this.giveUpOnWorker(error instanceof Error ? error.message : String(error));
     }
