@@ -30,9 +30,10 @@ function defaultWorkerEntry(): URL | null {
  * In the app's isolate that code is compiled for the app's HTTP server objects alone; a single export from the
  * event loop made it see HTTP/2 streams too, V8 recompiled it for both, and every request paid about 3% more
  * from then on (`bench/FINDINGS.md`). The app's thread keeps encoding, batching and retries; it posts each body
- * (a copy, handed over without a second one) and gets the outcome back with the buffer, for the next body. The worker starts at the first export and
- * keeps the process alive only while calls are under way. Where it cannot start (its module missing from a bundle,
- * or it fails as it loads), the transport sends from the event loop instead and says so once.
+ * (a copy, handed over without a second one) and gets the outcome back with the buffer, for the next body. The
+ * worker starts at the first export and keeps the process alive only while calls are under way. Where it cannot
+ * start (its module missing from a bundle, or it fails as it loads), the transport sends from the event loop
+ * instead and says so once.
  */
 export class WorkerTransport implements OtlpTransport {
   readonly url: string;
