@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { Logger, type LoggerService } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { resolveOtelOptions, type OtelModuleOptions } from '../lib/otel.options.js';
 import { TracingRuntime } from '../lib/sdk/tracing-runtime.js';
 import { exportStatistics } from '../lib/index.js';
@@ -7,17 +7,9 @@ import { ROOT, startChildApp } from './support/child-app.js';
 import { OtlpHttpReceiver } from './support/otlp-http-receiver.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { freePort } from './support/ports.js';
+import { WarningLog } from './support/warning-log.js';
 
 const runtime = TracingRuntime.get();
-
-class CapturingLogger implements LoggerService {
-  readonly warnings: string[] = [];
-  log(): void {}
-  error(): void {}
-  warn(message: unknown): void {
-    this.warnings.push(String(message));
-  }
-}
 
 /** Starts the process's SDK exporting over OTLP to `url`, with quick retries and loss reports for the tests. */
 function startExporting(url: string, options: Partial<OtelModuleOptions> = {}, protocol: 'grpc' | 'http/protobuf' = 'grpc') {
@@ -48,10 +40,10 @@ const unique = (values: string[]) => new Set(values).size;
 
 describe('exports that survive collector trouble', () => {
   let receiver: OtlpReceiver | undefined;
-  let logger: CapturingLogger;
+  let logger: WarningLog;
 
   beforeEach(() => {
-    logger = new CapturingLogger();
+    logger = new WarningLog();
     Logger.overrideLogger(logger);
   });
 

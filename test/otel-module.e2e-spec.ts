@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Logger, Module, Param, UseInterceptors, type CanActivate, type LoggerService } from '@nestjs/common';
+import { Controller, Get, Injectable, Logger, Module, Param, UseInterceptors, type CanActivate } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
 import { OtelConfigError, OtelModule, TracingInterceptor } from '../lib/index.js';
@@ -6,6 +6,7 @@ import { startApp } from './support/apps.js';
 import { SpanRecorder } from '../lib/testing/index.js';
 import { activeResources, resourcesLeftSince } from './support/handles.js';
 import { OtlpReceiver } from './support/otlp-receiver.js';
+import { WarningLog } from './support/warning-log.js';
 
 @Controller('orders')
 class OrdersController {
@@ -67,15 +68,6 @@ function appModule(otel: ReturnType<typeof OtelModule.forRoot>) {
   @Module({ imports: [otel], controllers: [OrdersController] })
   class AppModule {}
   return AppModule;
-}
-
-class CapturingLogger implements LoggerService {
-  readonly warnings: string[] = [];
-  log() {}
-  error() {}
-  warn(message: unknown) {
-    this.warnings.push(String(message));
-  }
 }
 
 describe('OtelModule', () => {
@@ -184,7 +176,7 @@ describe('OtelModule', () => {
   });
 
   it('warns once at bootstrap when no shutdown hooks are enabled, and not when they are', async () => {
-    const logger = new CapturingLogger();
+    const logger = new WarningLog();
     try {
       const otel = OtelModule.forRoot({ exporter: 'none', warnOnMissingShutdownHooks: true });
       const withHooks = await startApp(appModule(otel), 'express', (app) => app.enableShutdownHooks(), logger);

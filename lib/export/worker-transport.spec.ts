@@ -1,4 +1,4 @@
-import { Logger, type LoggerService } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { ROOT, runNode } from '../../test/support/child-app.js';
 import { freePort } from '../../test/support/ports.js';
 import type { TransportSpec } from './transport-spec.js';
 import { WorkerTransport } from './worker-transport.js';
+import { WarningLog } from '../../test/support/warning-log.js';
 
 /** An `ExportTraceServiceRequest` of one span named `name`, written out by hand. */
 function oneSpanRequest(name: string): Buffer {
@@ -22,16 +23,6 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 const grpcSpec = (url: string): TransportSpec => ({ protocol: 'grpc', url, headers: {}, compression: 'none' });
-
-/** Keeps the warnings Nest's logger is given. */
-class WarningLog implements LoggerService {
-  readonly warnings: string[] = [];
-  log(): void {}
-  error(): void {}
-  warn(message: unknown): void {
-    this.warnings.push(String(message));
-  }
-}
 
 describe('WorkerTransport', () => {
   const receivers: OtlpReceiver[] = [];
