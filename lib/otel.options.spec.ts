@@ -120,13 +120,18 @@ describe('resolveOtelOptions: environment merging', () => {
 
   it('builds the Zipkin exporter from OTEL_EXPORTER_ZIPKIN_*, beside OTLP when both are named', () => {
     expect(resolve({}, { OTEL_TRACES_EXPORTER: 'zipkin' }).exporters).toEqual([
-      { kind: 'zipkin', url: 'http://localhost:9411/api/v2/spans', headers: {}, timeoutMillis: 10000 },
+      { kind: 'zipkin', url: 'http://localhost:9411/api/v2/spans', headers: {}, timeoutMillis: 10000, sendFrom: 'worker' },
     ]);
     const both = resolve({}, { OTEL_TRACES_EXPORTER: 'otlp,zipkin', OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://zipkin:9411/api/v2/spans', OTEL_EXPORTER_ZIPKIN_TIMEOUT: '2000' });
     expect(both.exporters.map((e) => e.kind)).toEqual(['otlp', 'zipkin']);
-    expect(both.exporters[1]).toEqual({ kind: 'zipkin', url: 'http://zipkin:9411/api/v2/spans', headers: {}, timeoutMillis: 2000 });
+    expect(both.exporters[1]).toEqual({ kind: 'zipkin', url: 'http://zipkin:9411/api/v2/spans', headers: {}, timeoutMillis: 2000, sendFrom: 'worker' });
     const given = resolve({ exporter: ['zipkin'], zipkin: { endpoint: 'https://z.example/api/v2/spans', headers: { 'x-key': 'k' } } });
     expect(given.exporters[0]).toMatchObject({ url: 'https://z.example/api/v2/spans', headers: { 'x-key': 'k' } });
+  });
+
+  it('sends Zipkin exports from a worker thread unless zipkin.sendFrom says event-loop, and names a wrong value', () => {
+    expect(resolve({ exporter: 'zipkin', zipkin: { sendFrom: 'event-loop' } }).exporters[0]).toMatchObject({ kind: 'zipkin', sendFrom: 'event-loop' });
+    expect(problemsOf({ exporter: 'zipkin', zipkin: { sendFrom: 'thread' as never } })[0]).toMatchObject({ source: 'zipkin.sendFrom', value: 'thread' });
   });
 
   it('warns about legacy Jaeger agent variables when no OTLP endpoint is set, with the endpoint to use', () => {

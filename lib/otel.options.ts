@@ -13,7 +13,7 @@ export type ExporterName = 'otlp' | 'zipkin' | 'console' | 'tree' | 'none';
 /** OTLP transports (also through `OTEL_EXPORTER_OTLP_PROTOCOL`). */
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 
-/** Where OTLP exports are sent from (see {@link OtlpExporterOptions.sendFrom}). */
+/** Where exports are sent from (see {@link OtlpExporterOptions.sendFrom} and {@link ZipkinExporterOptions.sendFrom}). */
 export type OtlpSendFrom = 'worker' | 'event-loop';
 /** How the OTLP exporters compress export bodies: `gzip`, or `none` (sent as encoded). */
 export type OtlpCompression = 'gzip' | 'none';
@@ -119,6 +119,12 @@ export interface ZipkinExporterOptions {
   headers?: Record<string, string>;
   /** How long one export may take, in milliseconds (default 10000). */
   timeoutMillis?: number;
+  /**
+   * Where exports are sent from, as {@link OtlpExporterOptions.sendFrom}: `worker` (the default), a worker thread
+   * of the Zipkin exporter's own, started at its first export; `event-loop`, the app's thread. The JSON is written
+   * on the app's thread either way.
+   */
+  sendFrom?: OtlpSendFrom;
 }
 
 /** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the library's defaults. */
@@ -273,7 +279,7 @@ export type ResolvedExporter =
       reportIntervalMillis: number;
       sendFrom: OtlpSendFrom;
     }
-  | { kind: 'zipkin'; url: string; headers: Record<string, string>; timeoutMillis: number }
+  | { kind: 'zipkin'; url: string; headers: Record<string, string>; timeoutMillis: number; sendFrom: OtlpSendFrom }
   | { kind: 'console' }
   | { kind: 'tree' }
   | { kind: 'instance'; exporter: SpanExporter };
@@ -531,6 +537,7 @@ function resolveZipkin(zipkin: ZipkinExporterOptions, reader: EnvReader): Resolv
     url: endpoint === undefined ? DEFAULTS.zipkinEndpoint : reader.url(source, endpoint),
     headers: { ...zipkin.headers },
     timeoutMillis: reader.intAtLeast('zipkin.timeoutMillis', zipkin.timeoutMillis, 'OTEL_EXPORTER_ZIPKIN_TIMEOUT', DEFAULTS.zipkinTimeoutMillis, 1),
+    sendFrom: reader.oneOf('zipkin.sendFrom', zipkin.sendFrom, SEND_FROM) ?? 'worker',
   };
 }
 

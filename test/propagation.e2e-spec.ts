@@ -5,6 +5,7 @@ import { OtelModule, type OtelModuleOptions } from '../lib/index.js';
 import { startApp } from './support/apps.js';
 import { ROOT, runNode, startChildApp, type ChildApp } from './support/child-app.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
+import { ZipkinReceiver } from './support/zipkin-receiver.js';
 
 const TRACE_ID = '12345678901234567890123456789012';
 const PARENT_ID = '1234567890123456';
@@ -291,63 +292,6 @@ describe('a B3 migration across three Nest services', () => {
   });
 });
 
-/** A Zipkin v2 collector on 127.0.0.1: decodes the JSON spans it is sent; `hang` never answers. */
-class ZipkinReceiver {
-  readonly spans: ZipkinSpan[] = [];
-  private readonly server: Server;
-
-  private constructor(mode: 'ok' | 'hang') {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        if (mode === 'hang') return;
-        expect(req.method).toBe('POST');
-        expect(req.url).toBe('/api/v2/spans');
-        expect(req.headers['content-type']).toBe('application/json');
-        this.spans.push(...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ZipkinSpan[]));
-        res.statusCode = 202;
-        res.end();
-      });
-    });
-  }
-
-  static async start(mode: 'ok' | 'hang' = 'ok'): Promise<ZipkinReceiver> {
-    const receiver = new ZipkinReceiver(mode);
-    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
-    return receiver;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/v2/spans`;
-  }
-
-  async waitFor(predicate: (spans: ZipkinSpan[]) => boolean, timeoutMillis = 10_000): Promise<ZipkinSpan[]> {
-    const deadline = Date.now() + timeoutMillis;
-    while (!predicate(this.spans)) {
-      if (Date.now() > deadline) throw new Error(`Zipkin spans never matched: ${JSON.stringify(this.spans)}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    return this.spans;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-interface ZipkinSpan {
-  traceId: string;
-  id: string;
-  parentId?: string;
-  name: string;
-  kind?: string;
-  timestamp: number;
-  duration: number;
-  localEndpoint: { serviceName: string };
-  tags: Record<string, string>;
-}
 
 @Controller('orders')
 class OrdersController {

@@ -11,7 +11,8 @@ const MAX_REASON = 200;
 
 /**
  * OTLP over HTTP with protobuf bodies (`http/protobuf`), on a keep-alive agent; with `gzip`, bodies are
- * compressed off the event loop ({@link gzipBody}) and sent with `Content-Encoding: gzip`.
+ * compressed off the event loop ({@link gzipBody}) and sent with `Content-Encoding: gzip`. Zipkin's JSON bodies
+ * go the same way, with their own content type.
  */
 export class HttpTransport implements OtlpTransport {
   private readonly agent: http.Agent;
@@ -21,9 +22,10 @@ export class HttpTransport implements OtlpTransport {
     readonly url: string,
     headers: Record<string, string>,
     private readonly compression: OtlpCompression = 'none',
+    contentType = 'application/x-protobuf',
   ) {
     this.agent = url.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-    this.headers = { ...headers, 'content-type': 'application/x-protobuf', ...(compression === 'gzip' ? { 'content-encoding': 'gzip' } : {}) };
+    this.headers = { ...headers, 'content-type': contentType, ...(compression === 'gzip' ? { 'content-encoding': 'gzip' } : {}) };
   }
 
   async send(body: Buffer, timeoutMillis: number): Promise<ExportOutcome> {

@@ -1,5 +1,6 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { createTransport } from '../export/transport-spec.js';
+import { createTransport, type TransportSpec } from '../export/transport-spec.js';
+import type { OtlpTransport } from '../export/export-outcome.js';
 import { WorkerTransport } from '../export/worker-transport.js';
 import { OtlpExportProcessor, type ExportStatistics } from '../export/otlp-export-processor.js';
 import { TraceTreeExporter } from './trace-tree.exporter.js';
@@ -12,7 +13,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { ResolvedExporter, ResolvedOtelOptions } from '../otel.options.js';
+import type { OtlpSendFrom, ResolvedExporter, ResolvedOtelOptions } from '../otel.options.js';
 import { IGNORES_SPAN_START } from './processor-chain.js';
 
 /** Builds the exporter a resolved setting describes; OTLP has a pipeline of its own ({@link createOtlpPipeline}). */
@@ -25,16 +26,20 @@ export function createExporter(spec: Exclude<ResolvedExporter, { kind: 'otlp' }>
     case 'tree':
       return new TraceTreeExporter();
     case 'zipkin':
-      return new ZipkinSpanExporter(spec);
+      return new ZipkinSpanExporter(spec, transportFor({ protocol: 'zipkin', url: spec.url, headers: spec.headers, compression: 'none' }, spec.sendFrom));
   }
+}
+
+/** A transport that sends from the export worker or from the event loop, as `sendFrom` says. */
+function transportFor(spec: TransportSpec, sendFrom: OtlpSendFrom): OtlpTransport {
+  return sendFrom === 'worker' ? new WorkerTransport(spec) : createTransport(spec);
 }
 
 type OtlpSpec = Extract<ResolvedExporter, { kind: 'otlp' }>;
 
 /** The library's OTLP pipeline (encoding as spans end, retries, bounded queue) for gRPC or HTTP/protobuf. */
 export function createOtlpPipeline(spec: OtlpSpec, batch: ResolvedOtelOptions['batch']): OtlpExportProcessor {
-  const transportSpec = { protocol: spec.protocol, url: spec.url, headers: spec.headers, compression: spec.compression };
-  const transport = spec.sendFrom === 'worker' ? new WorkerTransport(transportSpec) : createTransport(transportSpec);
+  const transport = transportFor({ protocol: spec.protocol, url: spec.url, headers: spec.headers, compression: spec.compression }, spec.sendFrom);
   return new OtlpExportProcessor(transport, {
     maxQueueSize: batch.otlpMaxQueueSize,
     maxQueueBytes: batch.maxQueueBytes,
