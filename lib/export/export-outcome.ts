@@ -7,7 +7,10 @@ export type ExportOutcome =
   /** Refused for good (a malformed or unauthorised request): the batch is dropped. */
   | { readonly kind: 'fatal'; readonly reason: string };
 
-/** Sends one encoded `ExportTraceServiceRequest` to a collector. */
+/**
+ * Sends one encoded export body to a collector: an OTLP `ExportTraceServiceRequest`, or a Zipkin JSON array (whose
+ * 2xx answer carries no partial success, so `rejected` reads 0).
+ */
 export interface OtlpTransport {
   /** Where the spans go, for messages. */
   readonly url: string;

@@ -25,7 +25,7 @@ function defaultWorkerEntry(): URL | null {
 }
 
 /**
- * OTLP sent from a worker thread of its own. The network side of an export (HTTP/2 or HTTP streams, sockets,
+ * Exports (OTLP, or Zipkin's JSON) sent from a worker thread of their own. The network side of an export (HTTP/2 or HTTP streams, sockets,
  * timers) runs in another V8 isolate, so it never shares Node's stream and socket code with the app's requests.
  * In the app's isolate that code is compiled for the app's HTTP server objects alone; a single export from the
  * event loop made it see HTTP/2 streams too, V8 recompiled it for both, and every request paid about 3% more
@@ -125,7 +125,8 @@ export class WorkerTransport implements OtlpTransport {
   }
 
   private giveUpOnWorker(reason: string): undefined {
-    logger.warn(`OTLP exports are sent from the event loop: the export worker cannot run (${reason}).`);
+    const exports = this.spec.protocol === 'zipkin' ? 'Zipkin exports' : 'OTLP exports';
+    logger.warn(`${exports} are sent from the event loop: the export worker cannot run (${reason}).`);
     this.inThread();
     return undefined;
   }
