@@ -6,7 +6,8 @@
  *
  * Each variant's app runs under `valgrind --tool=callgrind` with counting off; after a warm-up the runner switches
  * counting on for a fixed number of requests (keep-alive, 10 at a time) and reads the total over every thread (the
- * app's own, V8's compiler and GC threads). Flags: --variants (none,nestjs-tracing@1,nestjs-tracing@0.1,
+ * app's own, V8's compiler and GC threads, the export worker), and the app's main thread apart: what V8's helper
+ * threads do in a window of a few thousand requests (a tier-up, one major collection) moves the total by thousands. Flags: --variants (none,nestjs-tracing@1,nestjs-tracing@0.1,
  * nestjs-tracing@0), --baseline DIR (as for `npm run bench`), --warmup N requests (20000), --requests N (4000),
  * --route (/tiny), --parallel N (2), --out FILE, --functions N (0: with N, the apps run with `--perf-basic-prof`
  * and the results add the N functions, JavaScript and native, whose instructions differ most between variants, per
@@ -58,6 +59,8 @@ async function load(port: number, path: string, count: number, concurrency = 10)
 /** A variant's count: instructions a request, and by function when asked for (instructions a request too). */
 interface Count {
   readonly perRequest: number;
+  /** Of `perRequest`, those of the app's main thread, the one that runs JavaScript's event loop. */
+  readonly mainThread: number;
   readonly byFunction?: Map<string, number>;
 }
 
@@ -69,7 +72,7 @@ async function countInstructions(variant: Variant, sink: SpanSink): Promise<Coun
   const nodeArgs = functionRows > 0 ? [PERF_MAP_FLAG, '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`, ...variant.nodeArgs] : variant.nodeArgs;
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out.%p')}`, process.execPath, ...nodeArgs, variant.app],
+    ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'out.%p')}`, process.execPath, ...nodeArgs, variant.app],
     { env: { ...process.env, ...variant.env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {
@@ -90,17 +93,20 @@ async function countInstructions(variant: Variant, sink: SpanSink): Promise<Coun
     await load(port, flags.route, requests);
     execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' });
     execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
-    // The dump asked for, and the one callgrind writes at exit, which counted nothing (counting was off).
+    // The dump asked for, a file a thread (`out.<pid>.<dump>-<thread>`, the main thread 01), and the ones callgrind
+    // writes at exit, which counted nothing (counting was off).
     const dumps = readdirSync(dir)
       .filter((file) => file.startsWith('out.'))
       .map((file) => ({ file: join(dir, file), total: Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, file), 'utf8'))?.[1] ?? 0) }));
     const total = dumps.reduce((sum, dump) => sum + dump.total, 0);
-    if (functionRows === 0) return { perRequest: total / requests };
+    const mainThread = dumps.filter((dump) => dump.file.endsWith('-01')).reduce((sum, dump) => sum + dump.total, 0);
+    const count = { perRequest: total / requests, mainThread: mainThread / requests };
+    if (functionRows === 0) return count;
     const byFunction = new Map<string, number>();
     for (const { file } of dumps.filter((dump) => dump.total > 0)) {
       for (const [name, count] of instructionsByFunction(file, perfMapOf(child.pid!))) byFunction.set(name, (byFunction.get(name) ?? 0) + count / requests);
     }
-    return { perRequest: total / requests, byFunction };
+    return { ...count, byFunction };
   } finally {
     child.kill('SIGTERM');
     if (child.exitCode === null) await once(child, 'exit');
@@ -119,21 +125,25 @@ async function main(): Promise<void> {
       for (let variant = pending.shift(); variant; variant = pending.shift()) {
         const count = await countInstructions(variant, sink);
         counts.set(variant.label, count);
-        console.log(`${variant.label}: ${Math.round(count.perRequest)} instructions/request`);
+        console.log(`${variant.label}: ${Math.round(count.perRequest)} instructions/request, ${Math.round(count.mainThread)} on the main thread`);
       }
     };
     await Promise.all(Array.from({ length: Number(flags.parallel) }, runOne));
   } finally {
     await sink.stop();
   }
-  const none = counts.get('none')?.perRequest;
+  const none = counts.get('none');
   const rows = variants.map((variant) => {
-    const count = counts.get(variant.label)!.perRequest;
-    const added = none === undefined ? '' : ` ${Math.round(count - none)} |`;
-    const ratio = none === undefined ? '' : ` ${(none / count).toFixed(3)} |`;
-    return `| ${variant.label} | ${Math.round(count)} |${added}${ratio}`;
+    const { perRequest, mainThread } = counts.get(variant.label)!;
+    const compared = (value: number, reference: number) => ` ${Math.round(value - reference)} | ${(reference / value).toFixed(3)} |`;
+    const total = none === undefined ? '' : compared(perRequest, none.perRequest);
+    const main = none === undefined ? '' : compared(mainThread, none.mainThread);
+    return `| ${variant.label} | ${Math.round(perRequest)} |${total} ${Math.round(mainThread)} |${main}`;
   });
-  const header = none === undefined ? '| variant | instructions/request |\n|---|---:|' : '| variant | instructions/request | added | none ÷ variant |\n|---|---:|---:|---:|';
+  const header =
+    none === undefined
+      ? '| variant | instructions/request | main thread |\n|---|---:|---:|'
+      : '| variant | instructions/request | added | none ÷ variant | main thread | added | none ÷ variant |\n|---|---:|---:|---:|---:|---:|---:|';
   const sections = [`Node ${process.version}, ${flags.route}, ${flags.warmup} requests warm-up, ${flags.requests} counted`, '', header, ...rows];
   if (functionRows > 0) sections.push('', ...functionTable(variants.map((variant) => variant.label), counts));
   const text = sections.join('\n');

@@ -15,7 +15,9 @@ export function startWsEntry(pattern: unknown, handler: object, tracer: Tracer):
   const found = pattern ?? Reflect.getMetadata?.(MESSAGE_METADATA, handler);
   const event = typeof found === 'string' ? found : String(found);
   const parent = context.active();
-  const span = startOwnedSpan(tracer, `WS ${event}`, SpanKind.SERVER, { [ATTR.nestPattern]: event, [ATTR.messagingSystem]: 'websocket' }, parent);
+  // Keys written out, not computed: see `samplerAttributes` of the HTTP server span.
+  const attributes = { 'nestjs.pattern': event, 'messaging.system': 'websocket' } satisfies Record<typeof ATTR.nestPattern | typeof ATTR.messagingSystem, string>;
+  const span = startOwnedSpan(tracer, `WS ${event}`, SpanKind.SERVER, attributes, parent);
   return { span, context: trace.setSpan(parent, span) };
 }
 

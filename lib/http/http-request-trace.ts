@@ -102,7 +102,7 @@ function open(
   const parent =
     carriesContext === undefined || carriesContext(headers) ? propagation.extract(LIBRARY_ROOT_CONTEXT, headers) : LIBRARY_ROOT_CONTEXT;
   // A sampler may look at the method and path; the rest is built only for a span that records.
-  const span = startOwnedSpan(tracer, method, SpanKind.SERVER, { [ATTR.httpMethod]: method, [ATTR.urlPath]: path }, parent);
+  const span = startOwnedSpan(tracer, method, SpanKind.SERVER, samplerAttributes(method, path), parent);
   const state: HttpRequestTrace = { span, context: trace.setSpan(parent, span), owned: true, method, ended: false, handled: false };
   // An unsampled span records nothing, so there is nothing to end, name or set when the response closes.
   if (!span.isRecording()) return state;
@@ -111,6 +111,16 @@ function open(
   // responses keep one object shape and the framework's code stays monomorphic at any sampling ratio.
   response.on('close', endServerSpan);
   return state;
+}
+
+/**
+ * The attributes a server span starts with, as a literal with its keys written out. With computed keys
+ * (`[ATTR.httpMethod]`) each key is defined by a step that V8's mid-tier compiler, Maglev, leaves to the runtime:
+ * at sampling 0.1 `open` ran in that tier, not inlined, and with the keys written out the main thread runs 2,600
+ * fewer instructions a request there (1.6%, `bench:instructions`). `satisfies` keeps the keys those of {@link ATTR}.
+ */
+function samplerAttributes(method: string, path: string): Attributes {
+  return { 'http.request.method': method, 'url.path': path } satisfies Record<typeof ATTR.httpMethod | typeof ATTR.urlPath, string>;
 }
 
 /** A socket with the peer address Node caches on it once `remoteAddress` was read. */
@@ -152,7 +162,7 @@ function writeRequestAttributes(attributes: Attributes, request: IncomingMessage
     attributes[ATTR.serverAddress] = colon === -1 ? host : host.slice(0, colon);
     written++;
     if (colon !== -1) {
-      attributes[ATTR.serverPort] = Number(host.slice(colon + 1));
+      attributes[ATTR.serverPort] = portNumber(host, colon + 1);
       written++;
     }
   }
@@ -186,6 +196,18 @@ export function portSeparator(host: string): number {
     at--;
   }
   return at >= 0 && at < host.length - 1 && host.charCodeAt(at) === 0x3a ? at : -1;
+}
+
+/**
+ * The port whose digits run from `from` to the end of `host` (as {@link portSeparator} found them), read digit by
+ * digit: `Number()` of a slice called into V8's runtime, about 350 instructions a sampled request. Beyond 15 digits,
+ * where a sum of digits could round otherwise, it is left to `Number()`.
+ */
+export function portNumber(host: string, from: number): number {
+  if (host.length - from > 15) return Number(host.slice(from));
+  let port = 0;
+  for (let at = from; at < host.length; at++) port = port * 10 + host.charCodeAt(at) - 0x30;
+  return port;
 }
 
 function addRequestAttributes(span: Span, request: IncomingMessage, options: InterceptorOptions): void {

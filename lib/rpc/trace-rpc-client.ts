@@ -84,7 +84,12 @@ export function injectPacketMetadata(packet: { metadata?: unknown }): void {
 
 function startClientSpan(pattern: unknown, kind: SpanKind, system: string, parent: ReturnType<typeof context.active>): Span {
   const name = rpcPatternName(pattern);
-  const attributes = { [ATTR.messagingSystem]: system, [ATTR.nestPattern]: name, [ATTR.messagingOperationType]: kind === SpanKind.CLIENT ? 'send' : 'publish' };
+  // Keys written out, not computed: see `samplerAttributes` of the HTTP server span.
+  const attributes = {
+    'messaging.system': system,
+    'nestjs.pattern': name,
+    'messaging.operation.type': kind === SpanKind.CLIENT ? 'send' : 'publish',
+  } satisfies Record<typeof ATTR.messagingSystem | typeof ATTR.nestPattern | typeof ATTR.messagingOperationType, string>;
   return startOwnedSpan(runtime.tracer, name, kind, attributes, parent);
 }
 
