@@ -7,7 +7,8 @@
  * Each variant's app runs under `valgrind --tool=callgrind` with counting off; after a warm-up the runner switches
  * counting on for a fixed number of requests (keep-alive, 10 at a time) and reads the total over every thread (the
  * app's own, V8's compiler and GC threads, the export worker), and the app's main thread apart: what V8's helper
- * threads do in a window of a few thousand requests (a tier-up, one major collection) moves the total by thousands. Flags: --variants (none,nestjs-tracing@1,nestjs-tracing@0.1,
+ * threads do in a window of a few thousand requests (a tier-up, one major collection) moves the total by thousands.
+ * Flags: --variants (none,nestjs-tracing@1,nestjs-tracing@0.1,
  * nestjs-tracing@0), --baseline DIR (as for `npm run bench`), --warmup N requests (20000), --requests N (4000),
  * --route (/tiny), --parallel N (2), --out FILE, --functions N (0: with N, the apps run with `--perf-basic-prof`
  * and the results add the N functions, JavaScript and native, whose instructions differ most between variants, per
