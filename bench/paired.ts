@@ -11,10 +11,13 @@
  * each other's caches every few milliseconds, which costs the app with more memory in use a little more).
  *
  * Each pair is started fresh, warmed up together, then measured in rounds; the two generators start in alternate
- * order from round to round. `none:control` (two untraced apps) is the method's own error.
+ * order from round to round. `none:control` (two untraced apps) is the method's own error. The rounds of one start
+ * agree to about ±1%, but each start places the two apps' code and heaps anew, and starts of the same pair differ by
+ * up to ±2%: with --starts N each pair is started N times, the apps in alternate order, and its rounds are pooled.
  *
  * Flags: --pairs a:b,... (none:control,none:nestjs-tracing@1,none:nestjs-tracing@0.1,none:nestjs-tracing@0,
- * none:official@1,none:official@0.1) --rounds N (6) --seconds S (6) --warmup S (8) --connections N (50, each app)
+ * none:official@1,none:official@0.1) --rounds N (6, each start) --starts N (1) --seconds S (6) --warmup S (8)
+ * --connections N (50, each app)
  * --route tiny|items|async|json|health|continued (tiny) --platform express|fastify (express) --node PATH
  * --out FILE (bench/results-paired.md) --baseline DIR (a built checkout of an earlier version, whose app runs as the
  * variants `baseline@<ratio>`, as for `npm run bench`).
@@ -39,6 +42,7 @@ const { values: flags } = parseArgs({
       default: 'none:control,none:nestjs-tracing@1,none:nestjs-tracing@0.1,none:nestjs-tracing@0,none:official@1,none:official@0.1',
     },
     rounds: { type: 'string', default: '6' },
+    starts: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '6' },
     warmup: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50' },
@@ -75,7 +79,10 @@ interface PairResult {
   readonly cpuRatios: number[];
   readonly cpuShares: number[];
   errors: number;
-  readonly spans: string;
+  /** Spans received over spans ended by b, once a start. */
+  readonly spans: string[];
+  /** The median b ÷ a of each start. */
+  readonly startMedians: number[];
 }
 
 /** A numeric flag, at least `min`, or a clear error. */
@@ -86,6 +93,7 @@ function option(name: string, value: string, min: number): number {
 }
 
 const rounds = option('rounds', flags.rounds, 1);
+const starts = option('starts', flags.starts, 1);
 const seconds = option('seconds', flags.seconds, 1);
 const warmup = option('warmup', flags.warmup, 0);
 const connections = option('connections', flags.connections, 1);
@@ -166,33 +174,45 @@ async function loadBoth(first: PairedApp, second: PairedApp, duration: number): 
   return shares;
 }
 
-async function measurePair(aSpec: string, bSpec: string): Promise<PairResult> {
-  const a = await startApp(aSpec);
-  let started: PairedApp | undefined;
+/** One start of a pair: both apps started (b first when `bFirst`), warmed up, measured in rounds into `result`. */
+async function measureStart(result: PairResult, bFirst: boolean): Promise<void> {
+  const [aSpec, bSpec] = [result.a, result.b];
+  const first = await startApp(bFirst ? bSpec : aSpec);
+  let second: PairedApp | undefined;
   try {
-    const b = (started = await startApp(bSpec));
+    second = await startApp(bFirst ? aSpec : bSpec);
+    const [a, b] = bFirst ? [second, first] : [first, second];
     if (warmup > 0) await loadBoth(a, b, warmup);
-    const result: PairResult = { a: aSpec, b: bSpec, rps: [[], []], throughputRatios: [], cpuRatios: [], cpuShares: [], errors: 0, spans: '' };
+    const ratios: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const shares = round % 2 === 0 ? await loadBoth(a, b, seconds) : await loadBoth(b, a, seconds);
       const [sa, sb] = [shares.get(a)!, shares.get(b)!];
       result.rps[0].push(sa.requests / seconds);
       result.rps[1].push(sb.requests / seconds);
-      result.throughputRatios.push(sb.requests / sa.requests);
+      const ratio = sb.requests / sa.requests;
+      ratios.push(ratio);
+      result.throughputRatios.push(ratio);
       result.cpuRatios.push(sa.cpuMicros / sa.requests / (sb.cpuMicros / sb.requests));
       result.cpuShares.push(sb.cpuMicros / (sa.cpuMicros + sb.cpuMicros));
       result.errors += sa.errors + sb.errors;
       process.stderr.write(
         `${aSpec} : ${bSpec} round ${round + 1}: ${(sa.requests / seconds).toFixed(0)} and ${(sb.requests / seconds).toFixed(0)} req/s, ` +
-          `ratio ${result.throughputRatios.at(-1)!.toFixed(3)}, CPU a request ${result.cpuRatios.at(-1)!.toFixed(3)}\n`,
+          `ratio ${ratio.toFixed(3)}, CPU a request ${result.cpuRatios.at(-1)!.toFixed(3)}\n`,
       );
     }
+    result.startMedians.push(median(ratios));
     await stopApp(a);
-    return { ...result, spans: await stopApp(b) };
+    result.spans.push(await stopApp(b));
   } finally {
     // Whatever failed, neither app outlives the pair.
-    for (const app of [a, started]) if (app && app.child.exitCode === null) app.child.kill('SIGKILL');
+    for (const app of [first, second]) if (app && app.child.exitCode === null) app.child.kill('SIGKILL');
   }
+}
+
+async function measurePair(aSpec: string, bSpec: string): Promise<PairResult> {
+  const result: PairResult = { a: aSpec, b: bSpec, rps: [[], []], throughputRatios: [], cpuRatios: [], cpuShares: [], errors: 0, spans: [], startMedians: [] };
+  for (let start = 0; start < starts; start++) await measureStart(result, start % 2 === 1);
+  return result;
 }
 
 const range = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
@@ -210,14 +230,18 @@ async function main(): Promise<void> {
   const lines = [
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB. Apps on Node ${appNode}, the runner on Node ${process.version}.`,
     `Both apps of a pair pinned to CPU 0 and loaded at once, ${connections} connections each (autocannon on CPU 1, the OTLP sinks in a process of their own on CPU 1); ` +
-      `${warmup} s of warm-up, then ${rounds} rounds of ${seconds} s. ${flags.platform} ${route.method} ${route.path}.`,
+      `${warmup} s of warm-up, then ${rounds} rounds of ${seconds} s` +
+      (starts > 1 ? `, in each of ${starts} starts of each pair (the apps started in alternate order; the rounds of all starts pooled)` : '') +
+      `. ${flags.platform} ${route.method} ${route.path}.`,
     '',
-    '| a | b | b ÷ a req/s (median, min–max) | a ÷ b CPU a request (median) | b\'s share of the CPU | req/s a / b (median) | spans received / ended (b) | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|',
+    `| a | b | b ÷ a req/s (median, min–max) |${starts > 1 ? ' median of each start |' : ''} a ÷ b CPU a request (median) | b's share of the CPU | req/s a / b (median) | spans received / ended (b) | errors |`,
+    `|---|---|---:|${starts > 1 ? '---:|' : ''}---:|---:|---:|---:|---:|`,
     ...results.map(
       (r) =>
-        `| ${r.a} | ${r.b} | ${median(r.throughputRatios).toFixed(3)} (${range(r.throughputRatios)}) | ${median(r.cpuRatios).toFixed(3)} | ` +
-        `${median(r.cpuShares).toFixed(3)} | ${median(r.rps[0]).toFixed(0)} / ${median(r.rps[1]).toFixed(0)} | ${r.spans} | ${r.errors} |`,
+        `| ${r.a} | ${r.b} | ${median(r.throughputRatios).toFixed(3)} (${range(r.throughputRatios)}) |` +
+        (starts > 1 ? ` ${r.startMedians.map((value) => value.toFixed(3)).join(', ')} |` : '') +
+        ` ${median(r.cpuRatios).toFixed(3)} | ${median(r.cpuShares).toFixed(3)} | ${median(r.rps[0]).toFixed(0)} / ${median(r.rps[1]).toFixed(0)} | ` +
+        `${r.spans.join(', ')} | ${r.errors} |`,
     ),
   ];
   const report = `${lines.join('\n')}\n`;
