@@ -7,6 +7,7 @@ export {
   type BatchOptions,
   type ConfigProblem,
   type ExporterName,
+  type ExportSendFrom,
   type HttpTracingOptions,
   type IgnoreRule,
   type OtelModuleOptions,

@@ -14,7 +14,12 @@ export type ExporterName = 'otlp' | 'zipkin' | 'console' | 'tree' | 'none';
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 
 /** Where exports are sent from (see {@link OtlpExporterOptions.sendFrom} and {@link ZipkinExporterOptions.sendFrom}). */
-export type OtlpSendFrom = 'worker' | 'event-loop';
+export type ExportSendFrom = 'worker' | 'event-loop';
+/**
+ * The name {@link ExportSendFrom} had while only OTLP exports could be sent from a worker.
+ * @deprecated Use {@link ExportSendFrom}; this alias will be removed in the next major version.
+ */
+export type OtlpSendFrom = ExportSendFrom;
 /** How the OTLP exporters compress export bodies: `gzip`, or `none` (sent as encoded). */
 export type OtlpCompression = 'gzip' | 'none';
 /** Propagators that can be chosen by name (also through `OTEL_PROPAGATORS`). */
@@ -108,7 +113,7 @@ export interface OtlpExporterOptions {
    * README's benchmark). `event-loop`: the app's thread, as OpenTelemetry's exporters do, for a runtime that
    * forbids worker threads. Encoding, batching and retries stay on the app's thread either way.
    */
-  sendFrom?: OtlpSendFrom;
+  sendFrom?: ExportSendFrom;
 }
 
 /** Settings of the Zipkin exporter (JSON v2 over HTTP); anything left out comes from `OTEL_EXPORTER_ZIPKIN_*`. */
@@ -124,7 +129,7 @@ export interface ZipkinExporterOptions {
    * of the Zipkin exporter's own, started at its first export; `event-loop`, the app's thread. The JSON is written
    * on the app's thread either way.
    */
-  sendFrom?: OtlpSendFrom;
+  sendFrom?: ExportSendFrom;
 }
 
 /** Batch span processor settings; anything left out comes from `OTEL_BSP_*`, then the library's defaults. */
@@ -277,9 +282,9 @@ export type ResolvedExporter =
       initialBackoffMillis: number;
       maxBackoffMillis: number;
       reportIntervalMillis: number;
-      sendFrom: OtlpSendFrom;
+      sendFrom: ExportSendFrom;
     }
-  | { kind: 'zipkin'; url: string; headers: Record<string, string>; timeoutMillis: number; sendFrom: OtlpSendFrom }
+  | { kind: 'zipkin'; url: string; headers: Record<string, string>; timeoutMillis: number; sendFrom: ExportSendFrom }
   | { kind: 'console' }
   | { kind: 'tree' }
   | { kind: 'instance'; exporter: SpanExporter };
@@ -383,7 +388,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 const EXPORTER_NAMES: readonly ExporterName[] = ['otlp', 'zipkin', 'console', 'tree', 'none'];
 const PROTOCOLS: readonly OtlpProtocol[] = ['grpc', 'http/protobuf'];
 const COMPRESSIONS: readonly OtlpCompression[] = ['gzip', 'none'];
-const SEND_FROM: readonly OtlpSendFrom[] = ['worker', 'event-loop'];
+const SEND_FROM: readonly ExportSendFrom[] = ['worker', 'event-loop'];
 const PRIVACY_PRESETS: readonly PrivacyPreset[] = ['default', 'strict'];
 const CLIENT_ADDRESS_MODES: readonly ClientAddressMode[] = ['full', 'truncated', 'none'];
 const PROPAGATOR_NAMES: readonly PropagatorName[] = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'];

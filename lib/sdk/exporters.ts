@@ -13,7 +13,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { OtlpSendFrom, ResolvedExporter, ResolvedOtelOptions } from '../otel.options.js';
+import type { ExportSendFrom, ResolvedExporter, ResolvedOtelOptions } from '../otel.options.js';
 import { IGNORES_SPAN_START } from './processor-chain.js';
 
 /** Builds the exporter a resolved setting describes; OTLP has a pipeline of its own ({@link createOtlpPipeline}). */
@@ -31,7 +31,7 @@ export function createExporter(spec: Exclude<ResolvedExporter, { kind: 'otlp' }>
 }
 
 /** A transport that sends from the export worker or from the event loop, as `sendFrom` says. */
-function transportFor(spec: TransportSpec, sendFrom: OtlpSendFrom): OtlpTransport {
+function transportFor(spec: TransportSpec, sendFrom: ExportSendFrom): OtlpTransport {
   return sendFrom === 'worker' ? new WorkerTransport(spec) : createTransport(spec);
 }
 
